@@ -1,0 +1,47 @@
+"""Scheduled poll of the ClassLink Partner API (and early polls nudged by ClassLink's e-mail)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from smartpass.classlink.partner_api import PartnerApiClient
+from smartpass.data.districts import District
+from smartpass.data.tables import bind_tables
+from smartpass.onboarding.discovery import reconcile_districts
+from smartpass.settings import get_settings
+
+settings = get_settings()
+bind_tables(settings)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+def _trigger(event: dict[str, Any]) -> str:
+    # SNS (the invitation e-mail) only says "look now"; the Partner API stays the source of truth.
+    if event.get("Records"):
+        return "invitation-email"
+    return str(event.get("source", "unknown"))
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    secret = parameters.get_secret(settings.partner_api_key_secret_id, transform="json", max_age=300)
+    client = PartnerApiClient(settings.classlink_partner_api_url, secret["api_key"])
+    result = reconcile_districts(client.applications(), District.scan())
+    metrics.add_metric(name="DistrictsDiscovered", unit=MetricUnit.Count, value=len(result.discovered))
+    metrics.add_metric(name="DistrictsPaused", unit=MetricUnit.Count, value=len(result.paused))
+    if result.invalid_rows:
+        metrics.add_metric(name="PartnerApiInvalidRows", unit=MetricUnit.Count, value=result.invalid_rows)
+        logger.warning("Partner API rows failed validation; no district paused this poll",
+                       extra={"invalid_rows": result.invalid_rows})
+    summary = {"trigger": _trigger(event), **result.__dict__}
+    logger.info("invitation poll done", extra=summary)
+    return summary

@@ -1,0 +1,34 @@
+"""EventBridge Scheduler (nightly) -> one SQS message per district to sync."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from smartpass import aws_clients
+from smartpass.data.districts import District
+from smartpass.data.tables import bind_tables
+from smartpass.settings import get_settings
+from smartpass.sync.fanout import enqueue, plan_nightly
+from smartpass.ticks import ScheduledTick
+
+settings = get_settings()
+bind_tables(settings)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=ScheduledTick)
+def lambda_handler(event: ScheduledTick, context: LambdaContext) -> dict[str, object]:
+    requests, skipped = plan_nightly(District.scan(), event.scheduled_time, event.scheduled_time.date())
+    sent = enqueue(aws_clients.sqs(), settings.sync_queue_url, requests)
+    metrics.add_metric(name="SyncRequestsEnqueued", unit=MetricUnit.Count, value=len(sent))
+    metrics.add_metric(name="DistrictsSkipped", unit=MetricUnit.Count, value=len(skipped))
+    logger.info("nightly fan-out done", extra={"enqueued": len(sent), "skipped": skipped})
+    return {"enqueued": sent, "skipped": skipped}

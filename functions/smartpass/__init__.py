@@ -1,0 +1,1 @@
+"""SmartPass <-> ClassLink domain: settings, data, ClassLink clients. Knows nothing of Lambda."""

@@ -1,0 +1,32 @@
+"""boto3 clients, created on first use and cached for the life of the process.
+
+Nothing is created at import, so tests and the local stack can set AWS_ENDPOINT_URL (moto
+server) before the first call; in Lambda the same calls reach AWS.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+import boto3
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+
+@functools.cache
+def sqs() -> SQSClient:
+    return boto3.client("sqs")
+
+
+@functools.cache
+def sns() -> SNSClient:
+    return boto3.client("sns")
+
+
+def reset() -> None:
+    """Forget cached clients (after the endpoint or credentials change)."""
+    sqs.cache_clear()
+    sns.cache_clear()

@@ -1,0 +1,1 @@
+"""HTTP clients for ClassLink's APIs. They know ClassLink, not our domain (never import it)."""

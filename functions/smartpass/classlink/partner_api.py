@@ -1,0 +1,93 @@
+"""ClassLink Partner API: which tenants shared data with our Roster Server app.
+
+classlink-facts.md C3: `GET /applications` with the partner API key as Bearer lists one row per
+district; `tenant_id` is an integer, `enabled` the string "true"/"false", and there are no count
+headers, so paging stops on a short page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from smartpass.classlink.http import DEFAULT_TIMEOUT, ClassLinkError, new_session
+
+PAGE_SIZE = 10_000
+
+
+class ApplicationRow(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    tenant_id: str
+    tenant_name: str = ""
+    enabled: bool
+    tenant_status: str = ""
+    oneroster_application_id: str = Field(min_length=1)
+    bearer: str | None = None
+
+    @field_validator("tenant_id", mode="before")
+    @classmethod
+    def _tenant_id_as_string(cls, value: object) -> str:
+        # Integer on the wire; SSO's my/info TenantId is an integer too. Keys are strings.
+        if isinstance(value, bool) or not isinstance(value, int | str) or str(value).strip() == "":
+            raise ValueError("tenant_id must be an integer or a non-empty string")
+        return str(value).strip()
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _enabled_string(cls, value: object) -> bool:
+        if value in ("true", True):
+            return True
+        if value in ("false", False):
+            return False
+        raise ValueError('enabled must be "true" or "false"')
+
+    @property
+    def is_live(self) -> bool:
+        """Shared and switched on by the district (code.org's rule, classlink-facts C2)."""
+        return self.enabled and self.tenant_status == "Active"
+
+
+class PartnerApiClient:
+    def __init__(self, base_url: str, api_key: str, session: requests.Session | None = None) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._session = session or new_session()
+
+    def applications(self) -> Iterator[ApplicationRow | ValidationError]:
+        """Every row; a row that does not parse is yielded as its error so one bad row
+        neither hides the others nor gets mistaken for a district that left."""
+        offset = 0
+        while True:
+            page = self._get_page(offset)
+            for raw in page:
+                try:
+                    yield ApplicationRow.model_validate(raw)
+                except ValidationError as exc:
+                    yield exc
+            if len(page) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    def _get_page(self, offset: int) -> list[object]:
+        try:
+            response = self._session.get(
+                f"{self._base_url}/applications",
+                params={"limit": PAGE_SIZE, "offset": offset},
+                headers={"Authorization": f"Bearer {self._api_key}"},
+                timeout=DEFAULT_TIMEOUT,
+            )
+        except requests.RequestException as exc:
+            raise ClassLinkError(f"Partner API unreachable: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise ClassLinkError(f"Partner API /applications answered {response.status_code}", response.status_code)
+        try:
+            body = response.json()
+        except ValueError:
+            raise ClassLinkError("Partner API /applications returned invalid JSON") from None
+        rows = body.get("applications") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise ClassLinkError("Partner API /applications returned no applications array")
+        return rows

@@ -1,0 +1,1 @@
+"""PynamoDB models. Each module states its access patterns next to the model."""

@@ -1,0 +1,75 @@
+"""District: one row per ClassLink tenant that shared its roster with us.
+
+Access patterns
+- get one district by ClassLink tenant id (SSO: my/info TenantId; sync message; Partner API row)
+  -> get(tenant_id)
+- every district, to reconcile with the Partner API list and to fan out the nightly sync
+  -> scan (hundreds of rows; a scan a night and one per poll is cheaper than a GSI to keep)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.attributes import VersionAttribute
+
+from smartpass.data.base import BoundModel, utcnow
+
+
+class DistrictState(StrEnum):
+    CONNECTING = "connecting"
+    SYNCING = "syncing"
+    ACTIVE = "active"
+    HELD = "held"
+    PAUSED = "paused"
+    ERROR = "error"
+
+
+class ConnectionMode(StrEnum):
+    PROXY = "proxy"  # ClassLink OneRoster proxy + the tenant's bearer (classlink-facts B2.2)
+    OAUTH1 = "oauth1"  # the tenant's Roster Server directly, OAuth 1.0a HMAC-SHA256 (B2.1)
+
+
+class SyncSettings(MapAttribute):
+    # Share of active users a run may deactivate before it is held for approval.
+    deactivation_threshold_percent = NumberAttribute(default=5)
+    blackout_dates = ListAttribute(of=UnicodeAttribute, default=list)
+    collections = ListAttribute(of=UnicodeAttribute, default=lambda: ["orgs", "users"])
+    role_mapping = MapAttribute(default=dict)
+
+
+class RunSummary(MapAttribute):
+    run_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    state = UnicodeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    message = UnicodeAttribute(null=True)
+
+
+class District(BoundModel):
+    class Meta(BoundModel.Meta):
+        pass
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    state = UnicodeAttribute(default=DistrictState.CONNECTING.value)
+    state_reason = UnicodeAttribute(null=True)
+    connection_mode = UnicodeAttribute(default=ConnectionMode.PROXY.value)
+    # The Secrets Manager id of this district's OneRoster credentials; never the credentials.
+    credentials_secret_id = UnicodeAttribute(null=True)
+    # Already percent-escaped by ClassLink; used verbatim in proxy paths (classlink-facts C3).
+    oneroster_application_id = UnicodeAttribute(null=True)
+    sharing_enabled = BooleanAttribute(default=True)
+    sync_settings = SyncSettings(default=SyncSettings)
+    last_run = RunSummary(null=True)
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    updated_at = UTCDateTimeAttribute(default=utcnow)
+    version = VersionAttribute()

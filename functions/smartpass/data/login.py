@@ -1,0 +1,38 @@
+"""Short-lived SSO records. Both expire by TTL, and code must also check `expires_at` itself:
+DynamoDB deletes expired items lazily (up to days later), and moto not at all.
+
+Access patterns
+- LoginState: get by the `state` we sent to ClassLink; consume once (conditional update)
+- LoginCode: get by the SHA-256 of a one-time code we handed to the browser; consume once
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from smartpass.data.base import BoundModel, utcnow
+
+
+class LoginState(BoundModel):
+    class Meta(BoundModel.Meta):
+        pass
+
+    state = UnicodeAttribute(hash_key=True)
+    nonce = UnicodeAttribute()
+    code_verifier = UnicodeAttribute()
+    return_path = UnicodeAttribute(default="/")
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    expires_at = TTLAttribute()
+    consumed = BooleanAttribute(default=False)
+
+
+class LoginCode(BoundModel):
+    class Meta(BoundModel.Meta):
+        pass
+
+    code_hash = UnicodeAttribute(hash_key=True)
+    tenant_id = UnicodeAttribute()
+    sourced_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    expires_at = TTLAttribute()
+    consumed = BooleanAttribute(default=False)

@@ -1,0 +1,18 @@
+"""Binds every model to the table named in Settings (called once per process at start)."""
+
+from __future__ import annotations
+
+from smartpass.data.districts import District
+from smartpass.data.login import LoginCode, LoginState
+from smartpass.data.roster import RosterOrg, RosterUser
+from smartpass.data.sync_runs import SyncRun
+from smartpass.settings import Settings
+
+
+def bind_tables(settings: Settings) -> None:
+    District.bind(settings.districts_table)
+    RosterUser.bind(settings.roster_users_table)
+    RosterOrg.bind(settings.roster_orgs_table)
+    SyncRun.bind(settings.sync_runs_table)
+    LoginState.bind(settings.login_states_table)
+    LoginCode.bind(settings.login_codes_table)

@@ -1,0 +1,1 @@
+"""Onboarding: noticing districts in the Partner API and connecting them."""

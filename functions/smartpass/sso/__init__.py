@@ -1,0 +1,1 @@
+"""OneClick SSO: starting a ClassLink login, finishing it, and explaining refusals."""

@@ -1,0 +1,390 @@
+"""The sandbox's HTTP surface (one WSGI app, several ClassLink hosts as path prefixes):
+
+  /partner/...    oneroster-proxy.apis.classlink.com: Partner API and the OneRoster proxy
+  /tenants/<slug> a district's own Roster Server (OAuth 1.0a)
+  /launchpad/...  launchpad.classlink.com: OIDC discovery, /oauth2/v2/*, the LaunchPad UI
+  /nodeapi/...    nodeapi.classlink.com: /v2/my/info
+  /admin/...      sandbox control: faults, district changes, key rotation (admin token)
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from werkzeug.wrappers import Request, Response
+
+from classlink_sandbox import launchpad
+from classlink_sandbox.changes import apply_change
+from classlink_sandbox.faults import Fault, FaultBook
+from classlink_sandbox.generator import DistrictSpec, generate
+from classlink_sandbox.oauth1 import OAuth1Error, Verifier
+from classlink_sandbox.oidc import OAuthError, OidcProvider
+from classlink_sandbox.oneroster import OneRosterError, QueryEngine, related_ids
+from classlink_sandbox.world import Tenant, World
+
+ONEROSTER_PREFIX = "/ims/oneroster/v1p1/"
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), status, headers=headers,
+                    content_type="application/json")
+
+
+def _unauthorized(description: str) -> Response:
+    return _json(OneRosterError(401, "unauthorisedrequest", description).body(), 401)
+
+
+@dataclass
+class LaunchPadSession:
+    tenant_id: int
+    sourced_id: str
+    impersonated_by: str | None = None
+
+
+@dataclass
+class SandboxApp:
+    world: World
+    base_url: str = ""
+    faults: FaultBook = field(default_factory=FaultBook)
+    engine: QueryEngine = field(default_factory=QueryEngine)
+    oidc: OidcProvider | None = None
+    verifier: Verifier | None = None
+    sessions: dict[str, LaunchPadSession] = field(default_factory=dict)
+    requests_served: int = 0
+
+    def __post_init__(self) -> None:
+        self.oidc = self.oidc or OidcProvider(self.world)
+        self.verifier = Verifier(self._oauth1_secret)
+
+    def set_base_url(self, base_url: str) -> None:
+        self.base_url = base_url
+        assert self.oidc is not None
+        self.oidc.issuer = f"{base_url}/launchpad"
+        self.oidc.nodeapi_url = f"{base_url}/nodeapi"
+
+    def _oauth1_secret(self, key: str) -> str | None:
+        return next((t.oauth1_secret for t in self.world.tenants.values() if t.oauth1_key == key), None)
+
+    # ------------------------------------------------------------------ WSGI
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        # The raw path keeps %2F in proxy application ids, as ClassLink expects them verbatim.
+        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
+        raw_path = urlsplit(raw_uri).path
+        self.requests_served += 1
+        try:
+            response = self.dispatch(request, raw_path)
+        except OneRosterError as exc:
+            response = _json(exc.body(), exc.status)
+        except _Dropped:
+            _drop_connection(environ)
+            return []
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request, raw_path: str) -> Response:
+        with self.world.lock:
+            if raw_path.startswith("/partner/"):
+                return self._partner(request, raw_path[len("/partner"):])
+            if raw_path.startswith("/tenants/"):
+                return self._direct(request, raw_path)
+            if raw_path.startswith("/launchpad"):
+                return self._launchpad(request, raw_path[len("/launchpad"):] or "/")
+            if raw_path.startswith("/nodeapi/"):
+                return self._nodeapi(request, raw_path[len("/nodeapi"):])
+            if raw_path.startswith("/admin/"):
+                return self._admin(request, raw_path[len("/admin"):])
+        return _json({"error": "not_found"}, 404)
+
+    # ------------------------------------------------------------------ Partner API + proxy
+    def _partner(self, request: Request, path: str) -> Response:
+        auth = request.headers.get("Authorization", "")
+        if path == "/applications" or path.startswith("/applications/"):
+            if auth != f"Bearer {self.world.partner_api_key}":
+                return _json({"status": 0, "message": "Unauthorized"}, 401)
+            fault = self.faults.take(None, "applications")
+            if fault and fault.kind.startswith("http_"):
+                return self._fault_status(fault)
+            if path == "/applications":
+                params = dict(parse_qsl(request.query_string.decode()))
+                offset, limit = int(params.get("offset", 0) or 0), int(params.get("limit", 100) or 100)
+                rows = self.world.application_rows()[offset : offset + limit]
+                # C3: an array, and no count headers at all.
+                return _json({"status": 1, "applications": rows})
+            parts = path.split("/")
+            if len(parts) == 4 and parts[3] == "server":
+                tenant = self.world.tenant_by_application_id(parts[2])
+                if tenant is None:
+                    return _json({"status": 0, "message": "Application not found"}, 404)
+                return _json({"status": 1, "message": "", "server": {
+                    "client_id": tenant.oauth1_key, "client_secret": tenant.oauth1_secret,
+                    "endpoint_url": f"{self.base_url}/tenants/{tenant.slug}"}})
+            return _json({"status": 0, "message": "Not found"}, 404)
+        # /{oneroster_application_id}/ims/oneroster/v1p1/... through the proxy (B2.2, E5)
+        app_id, _, rest = path[1:].partition("/")
+        tenant = self.world.tenant_by_application_id(app_id)
+        if tenant is None or not ("/" + rest).startswith(ONEROSTER_PREFIX):
+            raise OneRosterError(404, "unknownobject", "unknown application or path")
+        if not tenant.enabled or auth != f"Bearer {tenant.bearer}":
+            return _unauthorized("invalid bearer for this application")
+        return self._oneroster(request, tenant, ("/" + rest)[len(ONEROSTER_PREFIX):])
+
+    def _direct(self, request: Request, raw_path: str) -> Response:
+        slug, _, rest = raw_path[len("/tenants/"):].partition("/")
+        tenant = self.world.tenant_by_slug(slug)
+        if tenant is None or not ("/" + rest).startswith(ONEROSTER_PREFIX):
+            raise OneRosterError(404, "unknownobject", "unknown tenant or path")
+        assert self.verifier is not None
+        base_url = f"{request.scheme}://{request.host.lower()}{raw_path}"
+        try:
+            key = self.verifier.verify(request.method, base_url, request.query_string.decode("latin-1"),
+                                       request.headers.get("Authorization", ""))
+        except OAuth1Error as exc:
+            return _unauthorized(str(exc))
+        if key != tenant.oauth1_key or not tenant.enabled:
+            return _unauthorized("this key is not for this tenant")
+        return self._oneroster(request, tenant, ("/" + rest)[len(ONEROSTER_PREFIX):])
+
+    def _oneroster(self, request: Request, tenant: Tenant, path: str) -> Response:
+        params = dict(parse_qsl(request.query_string.decode(), keep_blank_values=True))
+        parts = [p for p in path.split("/") if p]
+        from urllib.parse import unquote
+
+        parts = [unquote(p) for p in parts]
+        if len(parts) == 2:
+            envelope, record = self.engine.one(tenant, parts[0], parts[1], params)
+            return _json({envelope: record}, headers={"x-perm-rev": str(tenant.perm_rev)})
+        if len(parts) not in (1, 3):
+            raise OneRosterError(404, "unknownobject", f"unknown endpoint {path}")
+        endpoint = parts[-1]
+        within = related_ids(tenant, parts[0], parts[1], endpoint) if len(parts) == 3 else None
+        return self._collection(tenant, endpoint, params, within)
+
+    def _collection(self, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None) -> Response:
+        fault = self.faults.take(tenant.tenant_id, endpoint)
+        if fault and fault.kind.startswith("http_"):
+            return self._fault_status(fault)
+        if fault and fault.kind == "drop":
+            raise _Dropped
+        if fault and fault.kind == "slow":
+            self.world.lock.release()
+            try:
+                time.sleep(float(fault.params.get("delay_seconds", 2)))
+            finally:
+                self.world.lock.acquire()
+        if fault and fault.kind == "perm_rev_change":
+            tenant.perm_rev += 1
+        if fault and fault.kind in ("duplicate_rows", "missing_rows"):
+            shift = int(fault.params.get("rows", 1)) * (-1 if fault.kind == "duplicate_rows" else 1)
+            params = {**params, "offset": str(max(0, int(params.get("offset", 0) or 0) + shift))}
+        page = self.engine.page(tenant, endpoint, params, within)
+        rows, total = page.rows, page.total
+        if fault and fault.kind == "empty":
+            rows, total = [], 0
+        if fault and fault.kind == "count_mismatch":
+            total += int(fault.params.get("delta", 5))
+        headers = {"x-count": str(len(rows)), "x-total-count": str(total), "x-perm-rev": str(tenant.perm_rev)}
+        if fault and fault.kind == "no_envelope":
+            return _json({"status": "success"}, headers=headers)
+        body = json.dumps({page.envelope: rows}, separators=(",", ":"))
+        if fault and fault.kind == "truncated_json":
+            body = body[: max(1, len(body) // 2)]
+        return Response(body, 200, headers=headers, content_type="application/json")
+
+    def _fault_status(self, fault: Fault) -> Response:
+        status = int(fault.kind.split("_")[1])
+        headers = {}
+        if status == 429 and "retry_after" in fault.params:
+            headers["Retry-After"] = str(fault.params["retry_after"])
+        minor = "server_busy" if status in (429, 503) else "internal_server_error"
+        return _json(OneRosterError(status, minor, f"injected {status}").body(), status, headers)
+
+    # ------------------------------------------------------------------ LaunchPad + OAuth2
+    def _launchpad(self, request: Request, path: str) -> Response:
+        assert self.oidc is not None
+        base = f"{self.base_url}/launchpad"
+        if path == "/.well-known/openid-configuration":
+            return _json(self.oidc.discovery())
+        if path == "/oauth2/v2/jwks":
+            return _json(self.oidc.jwks())
+        if path == "/oauth2/v2/token" and request.method == "POST":
+            basic = (request.authorization.username or "", request.authorization.password or "") \
+                if request.authorization and request.authorization.type == "basic" else None
+            try:
+                return _json(self.oidc.exchange(request.form.to_dict(), basic), headers={"Cache-Control": "no-store"})
+            except OAuthError as exc:
+                return _json({"error": exc.error, "error_description": exc.description}, exc.status)
+        if path == "/oauth2/v2/auth":
+            return self._authorize(request)
+        if path == "/" and request.method == "GET":
+            return _html(launchpad.districts_page(self.world, base))
+        query = request.args.get("q", "")
+        if path in ("/login", "/admin") and request.method == "GET":
+            tenant = self._tenant_arg(request.args.get("tenant"))
+            render = launchpad.login_page if path == "/login" else launchpad.admin_page
+            return _html(render(tenant, base, query))
+        if path in ("/session", "/impersonate") and request.method == "POST":
+            tenant = self._tenant_arg(request.form.get("tenant"))
+            sourced_id = request.form.get("sourced_id", "")
+            if sourced_id not in tenant.users():
+                return _html(launchpad.page("Unknown user", "<p>No such user.</p>"), 404)
+            session_id = secrets.token_urlsafe(24)
+            self.sessions[session_id] = LaunchPadSession(
+                tenant.tenant_id, sourced_id, "Tenant Administrator" if path == "/impersonate" else None)
+            response = Response(status=303, headers={"Location": f"{base}/home"})
+            response.set_cookie("clsession", session_id, httponly=True, samesite="Lax", path="/launchpad")
+            return response
+        session = self.sessions.get(request.cookies.get("clsession", ""))
+        if path == "/home" and session:
+            tenant = self.world.tenants[session.tenant_id]
+            return _html(launchpad.home_page(tenant, tenant.users()[session.sourced_id], base, session.impersonated_by))
+        if path == "/tile" and request.method == "POST" and session:
+            return self._tile_launch(session)
+        if path in ("/home", "/tile"):
+            return Response(status=303, headers={"Location": f"{base}/"})
+        return _json({"error": "not_found"}, 404)
+
+    def _tile_launch(self, session: LaunchPadSession) -> Response:
+        """A8: straight to the registered redirect URI with a code, no state, no PKCE."""
+        assert self.oidc is not None
+        client = next(iter(self.world.clients.values()), None)
+        if client is None:
+            return _html(launchpad.page("App not configured", "<p>No OAuth2 app is registered.</p>"), 400)
+        tenant = self.world.tenants[session.tenant_id]
+        redirect_uri = client.redirect_uris[0]
+        grant = self.oidc.new_grant(client.client_id, redirect_uri, tenant, session.sourced_id,
+                                    scope="openid profile email", impersonated_by=session.impersonated_by)
+        code = self.oidc.issue_code(grant)
+        return Response(status=302, headers={"Location": f"{redirect_uri}?{urlencode({'code': code, 'response_type': 'code'})}"})
+
+    def _authorize(self, request: Request) -> Response:
+        assert self.oidc is not None
+        params = request.args.to_dict() if request.method == "GET" else request.form.to_dict()
+        client = self.world.clients.get(params.get("client_id", ""))
+        redirect_uri = params.get("redirect_uri", "")
+        # Never redirect to an unregistered URI: show the error instead (RFC 6749 4.1.2.1).
+        if client is None or redirect_uri not in client.redirect_uris:
+            return _html(launchpad.page("Invalid request", "<p>Unknown client_id or redirect_uri.</p>"), 400)
+        state = params.get("state")
+        if params.get("response_type") != "code":
+            return _redirect_with(redirect_uri, {"error": "unsupported_response_type"}, state)
+        if request.method == "GET":
+            options = "".join(
+                f"<option value='{t.tenant_id}:{escape(u['sourcedId'], quote=True)}'>"
+                f"{escape(t.name)}: {escape(u['givenName'])} {escape(u['familyName'])} ({escape(u['role'])})</option>"
+                for t in self.world.tenants.values()
+                for u in list(v for v in t.users().values() if v["role"] != "guardian")[:50]
+            )
+            hidden = "".join(f"<input type=hidden name='{escape(k, quote=True)}' value='{escape(v, quote=True)}'>"
+                             for k, v in params.items())
+            return _html(launchpad.authorize_page(options, hidden, client.name))
+        if params.get("decision") != "allow":
+            return _redirect_with(redirect_uri, {"error": "access_denied"}, state)
+        tenant_part, _, sourced_id = params.get("who", "").partition(":")
+        tenant = self._tenant_arg(tenant_part)
+        if sourced_id not in tenant.users():
+            return _html(launchpad.page("Unknown user", "<p>No such user.</p>"), 400)
+        grant = self.oidc.new_grant(
+            client.client_id, redirect_uri, tenant, sourced_id, scope=params.get("scope", "profile"),
+            nonce=params.get("nonce"), code_challenge=params.get("code_challenge"),
+            code_challenge_method=params.get("code_challenge_method"))
+        # A2: the redirect carries code, response_type and (when sent) state.
+        return _redirect_with(redirect_uri, {"code": self.oidc.issue_code(grant), "response_type": "code"}, state)
+
+    def _tenant_arg(self, value: str | None) -> Tenant:
+        try:
+            return self.world.tenants[int(value or "")]
+        except (ValueError, KeyError):
+            raise OneRosterError(404, "unknownobject", "unknown tenant") from None
+
+    # ------------------------------------------------------------------ nodeapi
+    def _nodeapi(self, request: Request, path: str) -> Response:
+        assert self.oidc is not None
+        try:
+            grant = self.oidc.grant_for_token(request.headers.get("Authorization", ""))
+        except OAuthError as exc:
+            return _json({"error": exc.error, "error_description": exc.description}, exc.status)
+        info = self.oidc.my_info(grant)
+        if path == "/v2/my/info":
+            return _json(info)
+        if path == "/v2/my/profileinfo":
+            return _json({"sub": str(info["UserId"]), "given_name": info["FirstName"],
+                          "family_name": info["LastName"], "email": info["Email"]})
+        return _json({"error": "not_found"}, 404)
+
+    # ------------------------------------------------------------------ admin
+    def _admin(self, request: Request, path: str) -> Response:
+        if request.headers.get("X-Sandbox-Admin") != self.world.admin_token:
+            return _json({"error": "admin token required"}, 403)
+        body = request.get_json(silent=True) or {}
+        if path == "/faults" and request.method == "POST":
+            try:
+                fault = self.faults.add(Fault(**body))
+            except (TypeError, ValueError) as exc:
+                return _json({"error": str(exc)}, 400)
+            return _json(fault.__dict__, 201)
+        if path == "/faults" and request.method == "DELETE":
+            self.faults.clear()
+            return _json({"cleared": True})
+        if path == "/faults" and request.method == "GET":
+            return _json(self.faults.describe())
+        if path == "/tenants" and request.method == "POST":
+            tenant = self.world.add_tenant(generate(DistrictSpec(**body)))
+            return _json(tenant_summary(tenant, self.base_url), 201)
+        if path.startswith("/tenants/") and path.endswith("/changes") and request.method == "POST":
+            tenant = self._tenant_arg(path.split("/")[2])
+            try:
+                result = apply_change(tenant, body)
+            except (KeyError, ValueError) as exc:
+                return _json({"error": str(exc)}, 400)
+            return _json(result)
+        if path == "/keys/rotate" and request.method == "POST":
+            assert self.oidc is not None
+            return _json({"kid": self.oidc.rotate_keys(bool(body.get("retire_old")))})
+        if path == "/pkce" and request.method == "POST":
+            assert self.oidc is not None
+            self.oidc.pkce_mode = str(body.get("mode", "optional"))
+            return _json({"mode": self.oidc.pkce_mode})
+        return _json({"error": "not_found"}, 404)
+
+
+class _Dropped(Exception):
+    """Signals that the connection must close without an answer."""
+
+
+def _drop_connection(environ: dict[str, Any]) -> None:
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _html(text: str, status: int = 200) -> Response:
+    return Response(text, status, content_type="text/html; charset=utf-8")
+
+
+def _redirect_with(redirect_uri: str, params: dict[str, str], state: str | None) -> Response:
+    if state:
+        params = {**params, "state": state}
+    separator = "&" if "?" in redirect_uri else "?"
+    return Response(status=302, headers={"Location": f"{redirect_uri}{separator}{urlencode(params)}"})
+
+
+def tenant_summary(tenant: Tenant, base_url: str) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant.tenant_id, "name": tenant.name, "bearer": tenant.bearer,
+        "oneroster_application_id": tenant.oneroster_application_id,
+        "proxy_base_url": f"{base_url}/partner/{tenant.oneroster_application_id}/ims/oneroster/v1p1",
+        "endpoint_url": f"{base_url}/tenants/{tenant.slug}",
+        "oauth1_key": tenant.oauth1_key, "oauth1_secret": tenant.oauth1_secret,
+        "users": len(tenant.users()),
+    }

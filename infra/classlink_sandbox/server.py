@@ -1,0 +1,67 @@
+"""Runs the sandbox app on a loopback port in a background thread."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from classlink_sandbox.app import SandboxApp, tenant_summary
+from classlink_sandbox.generator import DistrictSpec, generate
+from classlink_sandbox.world import World
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # request lines would drown the logs
+        pass
+
+
+@dataclass
+class SandboxServer:
+    world: World = field(default_factory=World)
+    host: str = "127.0.0.1"
+    port: int = 0
+    app: SandboxApp = field(init=False)
+    _server: BaseWSGIServer | None = None
+    _thread: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self.app = SandboxApp(self.world)
+
+    @property
+    def base_url(self) -> str:
+        return self.app.base_url
+
+    def start(self) -> SandboxServer:
+        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
+        self.app.set_base_url(f"http://{self.host}:{self._server.server_port}")
+        self._thread = threading.Thread(target=self._server.serve_forever, name="classlink-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def add_district(self, spec: DistrictSpec) -> dict[str, Any]:
+        tenant = self.world.add_tenant(generate(spec, base_href=f"https://{spec.name.lower().replace(' ', '')}-nj-v2.rosterserver.com"))
+        return tenant_summary(tenant, self.base_url)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "partner_api_url": f"{self.base_url}/partner",
+            "oneroster_proxy_url": f"{self.base_url}/partner",
+            "launchpad_url": f"{self.base_url}/launchpad",
+            "nodeapi_url": f"{self.base_url}/nodeapi",
+            "partner_api_key": self.world.partner_api_key,
+            "admin_token": self.world.admin_token,
+            "oauth_clients": [
+                {"client_id": c.client_id, "client_secret": c.client_secret, "redirect_uris": c.redirect_uris}
+                for c in self.world.clients.values()
+            ],
+            "tenants": [tenant_summary(t, self.base_url) for t in self.world.tenants.values()],
+        }

@@ -1,0 +1,122 @@
+"""The sandbox's state: the partner, its OAuth2 client, and each tenant's roster.
+
+Records are stored exactly as ClassLink sends them (strings for booleans, `status` active or
+tobedeleted, hrefs to the tenant's own host), so serving a page is slicing, not converting.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+COLLECTIONS = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments")
+Record = dict[str, Any]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class Tenant:
+    tenant_id: int
+    name: str
+    slug: str
+    state_name: str = "New Jersey"
+    # classlink-facts C3: already percent-escaped; clients must use it verbatim in paths.
+    oneroster_application_id: str = ""
+    bearer: str = field(default_factory=lambda: str(uuid.uuid4()))
+    oauth1_key: str = field(default_factory=lambda: secrets.token_hex(12))
+    oauth1_secret: str = field(default_factory=lambda: secrets.token_hex(20))
+    enabled: bool = True
+    listed: bool = True  # False once the district removes the app: gone from /applications
+    tenant_status: str = "Active"
+    # classlink-facts C1: only enrolled users are shared unless the district turns this on.
+    share_unenrolled: bool = False
+    oneroster_enabled: bool = True  # A5: without OneRoster, my/info SourcedId is empty
+    perm_rev: int = 1
+    data: dict[str, dict[str, Record]] = field(default_factory=lambda: {c: {} for c in COLLECTIONS})
+    # ClassLink's own user ids (my/info UserId, id_token sub), per sourcedId.
+    classlink_user_ids: dict[str, int] = field(default_factory=dict)
+    version: int = 0  # bumps on every change; caches of sorted/filtered views key on it
+
+    def touch(self) -> None:
+        self.version += 1
+        self.perm_rev += 1
+
+    def users(self) -> dict[str, Record]:
+        return self.data["users"]
+
+    def enrolled_user_ids(self) -> set[str]:
+        return {e["user"]["sourcedId"] for e in self.data["enrollments"].values()}
+
+
+@dataclass
+class OAuthClient:
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str]
+    name: str = "SmartPass"
+
+
+@dataclass
+class World:
+    partner_api_key: str = field(default_factory=lambda: "pk_" + secrets.token_hex(16))
+    application_id: int = 5701
+    application_name: str = "SmartPass Roster Server Connection"
+    tenants: dict[int, Tenant] = field(default_factory=dict)
+    clients: dict[str, OAuthClient] = field(default_factory=dict)
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _next_row_id: int = 1100
+
+    def add_tenant(self, tenant: Tenant) -> Tenant:
+        with self.lock:
+            if not tenant.oneroster_application_id:
+                # Real ids are base64-ish with / and = escaped (C3 sample "MoYPlyQWmG0%3D").
+                raw = f"{tenant.tenant_id}/{secrets.token_urlsafe(6)}="
+                tenant.oneroster_application_id = quote(raw, safe="")
+            self.tenants[tenant.tenant_id] = tenant
+            return tenant
+
+    def tenant_by_application_id(self, escaped_id: str) -> Tenant | None:
+        return next((t for t in self.tenants.values() if t.oneroster_application_id == escaped_id), None)
+
+    def tenant_by_slug(self, slug: str) -> Tenant | None:
+        return next((t for t in self.tenants.values() if t.slug == slug), None)
+
+    def register_client(self, redirect_uris: list[str], client_id: str | None = None) -> OAuthClient:
+        client = OAuthClient(
+            client_id=client_id or "c" + secrets.token_hex(12),
+            client_secret=secrets.token_hex(24),
+            redirect_uris=list(redirect_uris),
+        )
+        self.clients[client.client_id] = client
+        return client
+
+    def application_rows(self) -> list[Record]:
+        """GET /applications rows, shaped as code.org saw them live (C3): tenant_id integer,
+        enabled as a string, a district only while it has the app added."""
+        rows = []
+        listed = sorted((t for t in self.tenants.values() if t.listed), key=lambda t: t.tenant_id)
+        for index, tenant in enumerate(listed):
+            rows.append(
+                {
+                    "id": self._next_row_id + index,
+                    "application_id": self.application_id,
+                    "tenant_id": tenant.tenant_id,
+                    "tenant_name": tenant.name,
+                    "bearer": tenant.bearer,
+                    "enabled": "true" if tenant.enabled else "false",
+                    "tenant_status": tenant.tenant_status,
+                    "oneroster_application_id": tenant.oneroster_application_id,
+                    "name": self.application_name,
+                    "version": "1.1",
+                }
+            )
+        return rows

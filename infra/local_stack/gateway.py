@@ -1,0 +1,97 @@
+"""A local HTTP API: matches the template's HttpApi routes and invokes the handler with a
+payload-2.0 event, then turns the handler's response back into HTTP."""
+
+from __future__ import annotations
+
+import base64
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from local_stack.functions import LocalFunction
+from local_stack.lambda_events import http_api_event
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: LocalFunction
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in ("ANY", method):
+            return None
+        pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.path))
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern)
+        found = re.fullmatch(pattern, path)
+        return found.groupdict() if found else None
+
+
+class HttpGateway:
+    def __init__(self, routes: list[Route], host: str = "127.0.0.1", port: int = 0) -> None:
+        self.routes = routes
+        self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
+        self.url = f"http://{host}:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="http-gateway", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        response = self._dispatch(request)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        for route in self.routes:
+            params = route.match(request.method, request.path)
+            if params is None:
+                continue
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            headers["x-forwarded-proto"] = "http"
+            headers.setdefault("x-forwarded-for", request.remote_addr or "127.0.0.1")
+            event = http_api_event(
+                method=request.method,
+                path=request.path,
+                raw_query=request.query_string.decode("latin-1"),
+                headers=headers,
+                body=request.get_data(),
+                source_ip=request.remote_addr or "127.0.0.1",
+                route_key=f"{route.method} {route.path}",
+                path_parameters=params,
+                domain_name=request.host,
+            )
+            outcome = route.function.invoke(event, kind="http")
+            if not outcome.ok:
+                # What API Gateway answers when the integration throws.
+                return Response('{"message":"Internal Server Error"}', 500, content_type="application/json")
+            return _to_http(outcome.result)
+        return Response('{"message":"Not Found"}', 404, content_type="application/json")
+
+
+def _to_http(result: Any) -> Response:
+    if not isinstance(result, dict) or "statusCode" not in result:
+        # Payload 2.0 lets a handler return a bare value: API Gateway sends it as JSON 200.
+        import json
+
+        return Response(json.dumps(result), 200, content_type="application/json")
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    response = Response(raw, int(result["statusCode"]))
+    response.headers.clear()
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.add(name, str(value))
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    return response

@@ -1,0 +1,208 @@
+"""Starts moto server, provisions template.yaml into it and wires the template's events to the
+real handlers. Used by `python -m local_stack` and by the integration and e2e tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from local_stack.delivery import ScheduleSource, SnsSource, SqsSource
+from local_stack.functions import LocalFunction, load_functions
+from local_stack.gateway import HttpGateway, Route
+from local_stack.provision import Provisioner
+from local_stack.template import Resolver, function_environment, load_template
+
+REGION = "us-east-1"
+# moto accepts any credentials; these exist so botocore never looks for real ones.
+LOCAL_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    # X-Ray has no daemon here; everything else in Powertools runs as in Lambda.
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+@dataclass
+class ClassLinkEndpoints:
+    """Where ClassLink is (the sandbox locally) and the secrets an operator would store."""
+
+    partner_api_url: str
+    oneroster_proxy_url: str
+    launchpad_url: str
+    nodeapi_url: str
+    partner_api_key: str
+    sso_client_id: str
+    sso_client_secret: str
+
+
+@dataclass
+class LocalStack:
+    classlink: ClassLinkEndpoints
+    prefix: str = "smartpass-local"
+    parameters: dict[str, str] = field(default_factory=dict)
+    aws_endpoint: str = ""
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    schedules: dict[str, ScheduleSource] = field(default_factory=dict)
+    sqs_sources: list[SqsSource] = field(default_factory=list)
+    sns_sources: list[SnsSource] = field(default_factory=list)
+    created: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    gateway: HttpGateway | None = None
+    _moto: ThreadedMotoServer | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> LocalStack:
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.aws_endpoint = f"http://{host}:{port}"
+        os.environ.update(LOCAL_AWS_ENV)
+        os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint
+
+        template = load_template()
+        resolver = Resolver(template, REGION, self._parameters())
+        self.created = Provisioner(template, resolver, self.aws_endpoint, self.prefix).provision()
+        self.functions = load_functions(template, resolver)
+        self.environment = self._lambda_environment(template, resolver)
+        os.environ.update(self.environment)
+        self._store_secrets()
+        self._wire_events()
+        assert self.gateway is not None
+        self.gateway.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.gateway:
+            self.gateway.stop()
+        if self._moto:
+            self._moto.stop()
+
+    # ------------------------------------------------------------------ set-up
+    def _parameters(self) -> dict[str, str]:
+        return {
+            "Stage": "dev",
+            "TableDeletionProtection": "false",
+            "ClassLinkPartnerApiUrl": self.classlink.partner_api_url,
+            "ClassLinkOneRosterProxyUrl": self.classlink.oneroster_proxy_url,
+            "ClassLinkLaunchPadUrl": self.classlink.launchpad_url,
+            "ClassLinkNodeApiUrl": self.classlink.nodeapi_url,
+            "SmartPassAppUrl": "http://127.0.0.1/app",
+            **self.parameters,
+        }
+
+    def _lambda_environment(self, template: Mapping[str, Any], resolver: Resolver) -> dict[str, str]:
+        environments = {lid: function_environment(template, resolver, lid) for lid in self.functions}
+        distinct = {json.dumps(env, sort_keys=True) for env in environments.values()}
+        # All functions run in this one process, so they must agree on the environment.
+        if len(distinct) > 1:
+            raise RuntimeError("functions declare different environments; the local stack shares one process")
+        return next(iter(environments.values()))
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
+
+    def _store_secrets(self) -> None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        secrets = self.client("secretsmanager")
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        values = {
+            "PARTNER_API_KEY_SECRET_ID": {"api_key": self.classlink.partner_api_key},
+            "SSO_CLIENT_SECRET_ID": {
+                "client_id": self.classlink.sso_client_id,
+                "client_secret": self.classlink.sso_client_secret,
+            },
+            "SESSION_SIGNING_KEY_SECRET_ID": {"kid": "local-1", "private_key_pem": pem},
+        }
+        for env_name, value in values.items():
+            secrets.put_secret_value(SecretId=self.environment[env_name], SecretString=json.dumps(value))
+
+    def _wire_events(self) -> None:
+        sqs, sns = self.client("sqs"), self.client("sns")
+        routes: list[Route] = []
+        for function in self.functions.values():
+            for name, spec in function.events.items():
+                props = spec.get("Properties", {})
+                kind = spec["Type"]
+                if kind == "ScheduleV2":
+                    self.schedules[f"{function.logical_id}.{name}"] = ScheduleSource(
+                        function, name, props.get("Input", "{}"), props["ScheduleExpression"]
+                    )
+                elif kind == "SQS":
+                    arn = props["Queue"]
+                    self.sqs_sources.append(
+                        SqsSource(
+                            function,
+                            sqs,
+                            sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"],
+                            arn,
+                            int(props.get("BatchSize", 10)),
+                            "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                        )
+                    )
+                elif kind == "SNS":
+                    queue_name = f"{self.prefix}-sns-{function.logical_id}-{name}"
+                    url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+                    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                    sub = sns.subscribe(TopicArn=props["Topic"], Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+                    self.sns_sources.append(SnsSource(function, sqs, url, sub))
+                elif kind == "HttpApi":
+                    routes.append(Route(props["Method"].upper(), props["Path"], function))
+                else:
+                    raise RuntimeError(f"event type {kind} of {function.logical_id} is not wired locally")
+        self.gateway = HttpGateway(routes)
+
+    # ------------------------------------------------------------------ running
+    def fire(self, schedule_name: str) -> Any:
+        return self.schedules[schedule_name].fire()
+
+    def drain(self, timeout_seconds: float = 30.0) -> int:
+        """Deliver queued SQS and SNS messages until every source is empty (or the timeout)."""
+        delivered = 0
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            round_count = sum(s.poll() for s in self.sqs_sources) + sum(s.poll() for s in self.sns_sources)
+            delivered += round_count
+            if round_count == 0:
+                return delivered
+        return delivered
+
+    def run_forever(self, tick_seconds: float) -> None:
+        """Tick every schedule each `tick_seconds` and keep polling the queues."""
+        next_tick = time.monotonic() + tick_seconds
+        while not self._stop.is_set():
+            if time.monotonic() >= next_tick:
+                for schedule in self.schedules.values():
+                    schedule.fire()
+                next_tick = time.monotonic() + tick_seconds
+            if self.drain(timeout_seconds=5.0) == 0:
+                self._stop.wait(0.5)
+
+    def describe(self) -> dict[str, Any]:
+        assert self.gateway is not None
+        return {
+            "http_api_url": self.gateway.url,
+            "aws_endpoint_url": self.aws_endpoint,
+            "region": REGION,
+            "sso_launch_url": f"{self.gateway.url}/sso/classlink/launch",
+            "sso_redirect_uri": f"{self.gateway.url}/sso/classlink/callback",
+            "tables": {k: v for k, v in self.environment.items() if k.endswith("_TABLE")},
+            "sync_queue_url": self.environment["SYNC_QUEUE_URL"],
+            "schedules": sorted(self.schedules),
+        }
