@@ -40,8 +40,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="DistrictsPaused", unit=MetricUnit.Count, value=len(result.paused))
     if result.invalid_rows:
         metrics.add_metric(name="PartnerApiInvalidRows", unit=MetricUnit.Count, value=result.invalid_rows)
-        logger.warning("Partner API rows failed validation; no district paused this poll",
-                       extra={"invalid_rows": result.invalid_rows})
+        logger.warning(
+            "Partner API rows failed validation; no district paused this poll",
+            extra={"invalid_rows": result.invalid_rows},
+        )
     summary = {"trigger": _trigger(event), **result.__dict__}
     logger.info("invitation poll done", extra=summary)
     return summary

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -27,7 +30,7 @@ metrics = Metrics()
 
 
 class SyncRequestRecord(SqsRecordModel):
-    body: Json[SyncRequest]  # type: ignore[assignment]
+    body: Json[SyncRequest]
 
 
 processor = BatchProcessor(event_type=EventType.SQS, model=SyncRequestRecord)
@@ -48,7 +51,9 @@ def handle_request(request: SyncRequest) -> dict[str, str]:
         "sync run opened" if created else "sync run already open",
         extra={"tenant_id": run.tenant_id, "run_id": run.run_id, "kind": run.kind},
     )
-    metrics.add_metric(name="SyncRunsOpened" if created else "DuplicateSyncRequests", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name="SyncRunsOpened" if created else "DuplicateSyncRequests", unit=MetricUnit.Count, value=1
+    )
     return {"tenant_id": run.tenant_id, "run_id": run.run_id, "state": run.state}
 
 
@@ -60,7 +65,7 @@ def record_handler(record: SyncRequestRecord) -> dict[str, str]:
 @logger.inject_lambda_context(log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency_config.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -22,14 +22,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=300)
     parser.add_argument("--teachers", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--redirect-uri", action="append", default=[],
-                        help="register an OAuth2 client with this redirect URI (repeatable)")
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        help="register an OAuth2 client with this redirect URI (repeatable)",
+    )
     args = parser.parse_args(argv)
 
     server = SandboxServer(port=args.port).start()
     for i in range(args.districts):
-        server.add_district(DistrictSpec(tenant_id=2001 + i, name=f"Sandbox District {i + 1}",
-                                         seed=args.seed + i, students=args.students, teachers=args.teachers))
+        server.add_district(
+            DistrictSpec(
+                tenant_id=2001 + i,
+                name=f"Sandbox District {i + 1}",
+                seed=args.seed + i,
+                students=args.students,
+                teachers=args.teachers,
+            )
+        )
     if args.redirect_uri:
         server.world.register_client(args.redirect_uri)
     print(json.dumps({"event": "classlink_sandbox_ready", **server.describe()}), flush=True)

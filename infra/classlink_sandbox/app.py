@@ -1,14 +1,15 @@
 """The sandbox's HTTP surface (one WSGI app, several ClassLink hosts as path prefixes):
 
-  /partner/...    oneroster-proxy.apis.classlink.com: Partner API and the OneRoster proxy
-  /tenants/<slug> a district's own Roster Server (OAuth 1.0a)
-  /launchpad/...  launchpad.classlink.com: OIDC discovery, /oauth2/v2/*, the LaunchPad UI
-  /nodeapi/...    nodeapi.classlink.com: /v2/my/info
-  /admin/...      sandbox control: faults, district changes, key rotation (admin token)
+/partner/...    oneroster-proxy.apis.classlink.com: Partner API and the OneRoster proxy
+/tenants/<slug> a district's own Roster Server (OAuth 1.0a)
+/launchpad/...  launchpad.classlink.com: OIDC discovery, /oauth2/v2/*, the LaunchPad UI
+/nodeapi/...    nodeapi.classlink.com: /v2/my/info
+/admin/...      sandbox control: faults, district changes, key rotation (admin token)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import socket
@@ -34,8 +35,9 @@ ONEROSTER_PREFIX = "/ims/oneroster/v1p1/"
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status, headers=headers,
-                    content_type="application/json")
+    return Response(
+        json.dumps(body, separators=(",", ":")), status, headers=headers, content_type="application/json"
+    )
 
 
 def _unauthorized(description: str) -> Response:
@@ -92,15 +94,15 @@ class SandboxApp:
     def dispatch(self, request: Request, raw_path: str) -> Response:
         with self.world.lock:
             if raw_path.startswith("/partner/"):
-                return self._partner(request, raw_path[len("/partner"):])
+                return self._partner(request, raw_path[len("/partner") :])
             if raw_path.startswith("/tenants/"):
                 return self._direct(request, raw_path)
             if raw_path.startswith("/launchpad"):
-                return self._launchpad(request, raw_path[len("/launchpad"):] or "/")
+                return self._launchpad(request, raw_path[len("/launchpad") :] or "/")
             if raw_path.startswith("/nodeapi/"):
-                return self._nodeapi(request, raw_path[len("/nodeapi"):])
+                return self._nodeapi(request, raw_path[len("/nodeapi") :])
             if raw_path.startswith("/admin/"):
-                return self._admin(request, raw_path[len("/admin"):])
+                return self._admin(request, raw_path[len("/admin") :])
         return _json({"error": "not_found"}, 404)
 
     # ------------------------------------------------------------------ Partner API + proxy
@@ -123,9 +125,17 @@ class SandboxApp:
                 tenant = self.world.tenant_by_application_id(parts[2])
                 if tenant is None:
                     return _json({"status": 0, "message": "Application not found"}, 404)
-                return _json({"status": 1, "message": "", "server": {
-                    "client_id": tenant.oauth1_key, "client_secret": tenant.oauth1_secret,
-                    "endpoint_url": f"{self.base_url}/tenants/{tenant.slug}"}})
+                return _json(
+                    {
+                        "status": 1,
+                        "message": "",
+                        "server": {
+                            "client_id": tenant.oauth1_key,
+                            "client_secret": tenant.oauth1_secret,
+                            "endpoint_url": f"{self.base_url}/tenants/{tenant.slug}",
+                        },
+                    }
+                )
             return _json({"status": 0, "message": "Not found"}, 404)
         # /{oneroster_application_id}/ims/oneroster/v1p1/... through the proxy (B2.2, E5)
         app_id, _, rest = path[1:].partition("/")
@@ -134,23 +144,27 @@ class SandboxApp:
             raise OneRosterError(404, "unknownobject", "unknown application or path")
         if not tenant.enabled or auth != f"Bearer {tenant.bearer}":
             return _unauthorized("invalid bearer for this application")
-        return self._oneroster(request, tenant, ("/" + rest)[len(ONEROSTER_PREFIX):])
+        return self._oneroster(request, tenant, ("/" + rest)[len(ONEROSTER_PREFIX) :])
 
     def _direct(self, request: Request, raw_path: str) -> Response:
-        slug, _, rest = raw_path[len("/tenants/"):].partition("/")
+        slug, _, rest = raw_path[len("/tenants/") :].partition("/")
         tenant = self.world.tenant_by_slug(slug)
         if tenant is None or not ("/" + rest).startswith(ONEROSTER_PREFIX):
             raise OneRosterError(404, "unknownobject", "unknown tenant or path")
         assert self.verifier is not None
         base_url = f"{request.scheme}://{request.host.lower()}{raw_path}"
         try:
-            key = self.verifier.verify(request.method, base_url, request.query_string.decode("latin-1"),
-                                       request.headers.get("Authorization", ""))
+            key = self.verifier.verify(
+                request.method,
+                base_url,
+                request.query_string.decode("latin-1"),
+                request.headers.get("Authorization", ""),
+            )
         except OAuth1Error as exc:
             return _unauthorized(str(exc))
         if key != tenant.oauth1_key or not tenant.enabled:
             return _unauthorized("this key is not for this tenant")
-        return self._oneroster(request, tenant, ("/" + rest)[len(ONEROSTER_PREFIX):])
+        return self._oneroster(request, tenant, ("/" + rest)[len(ONEROSTER_PREFIX) :])
 
     def _oneroster(self, request: Request, tenant: Tenant, path: str) -> Response:
         params = dict(parse_qsl(request.query_string.decode(), keep_blank_values=True))
@@ -167,7 +181,9 @@ class SandboxApp:
         within = related_ids(tenant, parts[0], parts[1], endpoint) if len(parts) == 3 else None
         return self._collection(tenant, endpoint, params, within)
 
-    def _collection(self, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None) -> Response:
+    def _collection(
+        self, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None
+    ) -> Response:
         fault = self.faults.take(tenant.tenant_id, endpoint)
         if fault and fault.kind.startswith("http_"):
             return self._fault_status(fault)
@@ -215,10 +231,15 @@ class SandboxApp:
         if path == "/oauth2/v2/jwks":
             return _json(self.oidc.jwks())
         if path == "/oauth2/v2/token" and request.method == "POST":
-            basic = (request.authorization.username or "", request.authorization.password or "") \
-                if request.authorization and request.authorization.type == "basic" else None
+            basic = (
+                (request.authorization.username or "", request.authorization.password or "")
+                if request.authorization and request.authorization.type == "basic"
+                else None
+            )
             try:
-                return _json(self.oidc.exchange(request.form.to_dict(), basic), headers={"Cache-Control": "no-store"})
+                return _json(
+                    self.oidc.exchange(request.form.to_dict(), basic), headers={"Cache-Control": "no-store"}
+                )
             except OAuthError as exc:
                 return _json({"error": exc.error, "error_description": exc.description}, exc.status)
         if path == "/oauth2/v2/auth":
@@ -237,14 +258,17 @@ class SandboxApp:
                 return _html(launchpad.page("Unknown user", "<p>No such user.</p>"), 404)
             session_id = secrets.token_urlsafe(24)
             self.sessions[session_id] = LaunchPadSession(
-                tenant.tenant_id, sourced_id, "Tenant Administrator" if path == "/impersonate" else None)
+                tenant.tenant_id, sourced_id, "Tenant Administrator" if path == "/impersonate" else None
+            )
             response = Response(status=303, headers={"Location": f"{base}/home"})
             response.set_cookie("clsession", session_id, httponly=True, samesite="Lax", path="/launchpad")
             return response
         session = self.sessions.get(request.cookies.get("clsession", ""))
         if path == "/home" and session:
             tenant = self.world.tenants[session.tenant_id]
-            return _html(launchpad.home_page(tenant, tenant.users()[session.sourced_id], base, session.impersonated_by))
+            return _html(
+                launchpad.home_page(tenant, tenant.users()[session.sourced_id], base, session.impersonated_by)
+            )
         if path == "/tile" and request.method == "POST" and session:
             return self._tile_launch(session)
         if path in ("/home", "/tile"):
@@ -259,10 +283,19 @@ class SandboxApp:
             return _html(launchpad.page("App not configured", "<p>No OAuth2 app is registered.</p>"), 400)
         tenant = self.world.tenants[session.tenant_id]
         redirect_uri = client.redirect_uris[0]
-        grant = self.oidc.new_grant(client.client_id, redirect_uri, tenant, session.sourced_id,
-                                    scope="openid profile email", impersonated_by=session.impersonated_by)
+        grant = self.oidc.new_grant(
+            client.client_id,
+            redirect_uri,
+            tenant,
+            session.sourced_id,
+            scope="openid profile email",
+            impersonated_by=session.impersonated_by,
+        )
         code = self.oidc.issue_code(grant)
-        return Response(status=302, headers={"Location": f"{redirect_uri}?{urlencode({'code': code, 'response_type': 'code'})}"})
+        return Response(
+            status=302,
+            headers={"Location": f"{redirect_uri}?{urlencode({'code': code, 'response_type': 'code'})}"},
+        )
 
     def _authorize(self, request: Request) -> Response:
         assert self.oidc is not None
@@ -278,12 +311,15 @@ class SandboxApp:
         if request.method == "GET":
             options = "".join(
                 f"<option value='{t.tenant_id}:{escape(u['sourcedId'], quote=True)}'>"
-                f"{escape(t.name)}: {escape(u['givenName'])} {escape(u['familyName'])} ({escape(u['role'])})</option>"
+                f"{escape(t.name)}: {escape(u['givenName'])} {escape(u['familyName'])} "
+                f"({escape(u['role'])})</option>"
                 for t in self.world.tenants.values()
-                for u in list(v for v in t.users().values() if v["role"] != "guardian")[:50]
+                for u in [v for v in t.users().values() if v["role"] != "guardian"][:50]
             )
-            hidden = "".join(f"<input type=hidden name='{escape(k, quote=True)}' value='{escape(v, quote=True)}'>"
-                             for k, v in params.items())
+            hidden = "".join(
+                f"<input type=hidden name='{escape(k, quote=True)}' value='{escape(v, quote=True)}'>"
+                for k, v in params.items()
+            )
             return _html(launchpad.authorize_page(options, hidden, client.name))
         if params.get("decision") != "allow":
             return _redirect_with(redirect_uri, {"error": "access_denied"}, state)
@@ -292,11 +328,19 @@ class SandboxApp:
         if sourced_id not in tenant.users():
             return _html(launchpad.page("Unknown user", "<p>No such user.</p>"), 400)
         grant = self.oidc.new_grant(
-            client.client_id, redirect_uri, tenant, sourced_id, scope=params.get("scope", "profile"),
-            nonce=params.get("nonce"), code_challenge=params.get("code_challenge"),
-            code_challenge_method=params.get("code_challenge_method"))
+            client.client_id,
+            redirect_uri,
+            tenant,
+            sourced_id,
+            scope=params.get("scope", "profile"),
+            nonce=params.get("nonce"),
+            code_challenge=params.get("code_challenge"),
+            code_challenge_method=params.get("code_challenge_method"),
+        )
         # A2: the redirect carries code, response_type and (when sent) state.
-        return _redirect_with(redirect_uri, {"code": self.oidc.issue_code(grant), "response_type": "code"}, state)
+        return _redirect_with(
+            redirect_uri, {"code": self.oidc.issue_code(grant), "response_type": "code"}, state
+        )
 
     def _tenant_arg(self, value: str | None) -> Tenant:
         try:
@@ -315,8 +359,14 @@ class SandboxApp:
         if path == "/v2/my/info":
             return _json(info)
         if path == "/v2/my/profileinfo":
-            return _json({"sub": str(info["UserId"]), "given_name": info["FirstName"],
-                          "family_name": info["LastName"], "email": info["Email"]})
+            return _json(
+                {
+                    "sub": str(info["UserId"]),
+                    "given_name": info["FirstName"],
+                    "family_name": info["LastName"],
+                    "email": info["Email"],
+                }
+            )
         return _json({"error": "not_found"}, 404)
 
     # ------------------------------------------------------------------ admin
@@ -362,10 +412,8 @@ class _Dropped(Exception):
 def _drop_connection(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def _html(text: str, status: int = 200) -> Response:
@@ -381,10 +429,13 @@ def _redirect_with(redirect_uri: str, params: dict[str, str], state: str | None)
 
 def tenant_summary(tenant: Tenant, base_url: str) -> dict[str, Any]:
     return {
-        "tenant_id": tenant.tenant_id, "name": tenant.name, "bearer": tenant.bearer,
+        "tenant_id": tenant.tenant_id,
+        "name": tenant.name,
+        "bearer": tenant.bearer,
         "oneroster_application_id": tenant.oneroster_application_id,
         "proxy_base_url": f"{base_url}/partner/{tenant.oneroster_application_id}/ims/oneroster/v1p1",
         "endpoint_url": f"{base_url}/tenants/{tenant.slug}",
-        "oauth1_key": tenant.oauth1_key, "oauth1_secret": tenant.oauth1_secret,
+        "oauth1_key": tenant.oauth1_key,
+        "oauth1_secret": tenant.oauth1_secret,
         "users": len(tenant.users()),
     }

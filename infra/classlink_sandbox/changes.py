@@ -27,7 +27,9 @@ def apply_change(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
     collection = change.get("collection", "users")
     result: dict[str, Any] = {"op": op}
     if op == "add_users":
-        result["added"] = [_add_user(tenant, change.get("role", "student")) for _ in range(int(change.get("count", 1)))]
+        result["added"] = [
+            _add_user(tenant, change.get("role", "student")) for _ in range(int(change.get("count", 1)))
+        ]
     elif op == "edit_user":
         record = tenant.users()[change["sourcedId"]]
         record.update(change.get("fields", {}))
@@ -39,7 +41,9 @@ def apply_change(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
         for sourced_id in change["sourcedIds"]:
             tenant.data[collection].pop(sourced_id, None)
             if collection == "users":
-                for key in [k for k, e in tenant.data["enrollments"].items() if e["user"]["sourcedId"] == sourced_id]:
+                for key in [
+                    k for k, e in tenant.data["enrollments"].items() if e["user"]["sourcedId"] == sourced_id
+                ]:
                     del tenant.data["enrollments"][key]
     elif op in ("disable_sharing", "enable_sharing"):
         tenant.enabled = op == "enable_sharing"
@@ -59,20 +63,36 @@ def apply_change(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
 def _add_user(tenant: Tenant, role: str) -> str:
     template = next(u for u in tenant.users().values() if u["role"] == role)
     sourced_id = f"new-{tenant.tenant_id}-{next(_counter):06d}"
-    record: Record = {**template, "sourcedId": sourced_id, "status": "active", "dateLastModified": now_iso(),
-                      "username": f"new.user{sourced_id}", "email": f"{sourced_id}@example.k12.us",
-                      "givenName": "New", "familyName": f"User {sourced_id[-6:]}", "agents": [],
-                      "userIds": [{"type": "Fed", "identifier": sourced_id}]}
+    record: Record = {
+        **template,
+        "sourcedId": sourced_id,
+        "status": "active",
+        "dateLastModified": now_iso(),
+        "username": f"new.user{sourced_id}",
+        "email": f"{sourced_id}@example.k12.us",
+        "givenName": "New",
+        "familyName": f"User {sourced_id[-6:]}",
+        "agents": [],
+        "userIds": [{"type": "Fed", "identifier": sourced_id}],
+    }
     tenant.users()[sourced_id] = record
     tenant.classlink_user_ids[sourced_id] = 9_000_000 + len(tenant.classlink_user_ids)
     a_class = next(iter(tenant.data["classes"].values()))
     enrollment_id = f"{a_class['sourcedId']}:{sourced_id}"
     tenant.data["enrollments"][enrollment_id] = {
-        "sourcedId": enrollment_id, "status": "active", "dateLastModified": now_iso(),
-        "user": {"href": template["orgs"][0]["href"].rsplit("/orgs/", 1)[0] + f"/users/{sourced_id}",
-                 "sourcedId": sourced_id, "type": "user"},
+        "sourcedId": enrollment_id,
+        "status": "active",
+        "dateLastModified": now_iso(),
+        "user": {
+            "href": template["orgs"][0]["href"].rsplit("/orgs/", 1)[0] + f"/users/{sourced_id}",
+            "sourcedId": sourced_id,
+            "type": "user",
+        },
         "class": {"href": "", "sourcedId": a_class["sourcedId"], "type": "class"},
-        "school": a_class["school"], "role": role, "primary": "false",
-        "beginDate": "2026-08-24", "endDate": "2027-06-15",
+        "school": a_class["school"],
+        "role": role,
+        "primary": "false",
+        "beginDate": "2026-08-24",
+        "endDate": "2027-06-15",
     }
     return sourced_id

@@ -19,10 +19,23 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = frozenset({
-    "http_429", "http_500", "http_502", "http_503", "slow", "drop", "truncated_json", "no_envelope",
-    "perm_rev_change", "count_mismatch", "empty", "duplicate_rows", "missing_rows",
-})
+KINDS = frozenset(
+    {
+        "http_429",
+        "http_500",
+        "http_502",
+        "http_503",
+        "slow",
+        "drop",
+        "truncated_json",
+        "no_envelope",
+        "perm_rev_change",
+        "count_mismatch",
+        "empty",
+        "duplicate_rows",
+        "missing_rows",
+    }
+)
 
 
 @dataclass
@@ -36,7 +49,10 @@ class Fault:
     hits: int = 0
 
     def matches(self, tenant_id: int | None, collection: str) -> bool:
-        return (self.tenant_id is None or self.tenant_id == tenant_id) and self.collection in ("*", collection)
+        return (self.tenant_id is None or self.tenant_id == tenant_id) and self.collection in (
+            "*",
+            collection,
+        )
 
 
 class FaultBook:

@@ -14,10 +14,14 @@ from dataclasses import dataclass
 
 from classlink_sandbox.world import Record, Tenant, now_iso
 
-GIVEN = ("Ava Liam Noah Emma Olivia Mateo Sofia Lucas Mia Ethan Amara Kenji Zoe Omar Priya Diego "
-         "Hana Malik Chloe Yusuf Ines Theo Lena Arjun Maya Caleb Nia Ivan Rosa Samir").split()
-FAMILY = ("Garcia Smith Nguyen Johnson Patel Brown Kim Lopez Okafor Rossi Cohen Silva Haddad Novak "
-          "Tanaka Murphy Reyes Ali Schmidt Dubois Walker Chen Singh Moreau Costa Ivanova Park Diaz").split()
+GIVEN = (
+    "Ava Liam Noah Emma Olivia Mateo Sofia Lucas Mia Ethan Amara Kenji Zoe Omar Priya Diego "
+    "Hana Malik Chloe Yusuf Ines Theo Lena Arjun Maya Caleb Nia Ivan Rosa Samir"
+).split()
+FAMILY = (
+    "Garcia Smith Nguyen Johnson Patel Brown Kim Lopez Okafor Rossi Cohen Silva Haddad Novak "
+    "Tanaka Murphy Reyes Ali Schmidt Dubois Walker Chen Singh Moreau Costa Ivanova Park Diaz"
+).split()
 SUBJECTS = ("Math", "Science", "English", "History", "Art", "Music", "PE", "Spanish", "Computer Science")
 ROLE_LEVEL = {"student": 4, "teacher": 3, "aide": 3, "administrator": 2, "guardian": 5}
 
@@ -76,27 +80,46 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
 
     district_id = str(spec.tenant_id)
     data["orgs"][district_id] = {
-        "sourcedId": district_id, "status": "active", "dateLastModified": stamp, "name": spec.name,
-        "type": "district", "identifier": f"D{spec.tenant_id}", "parent": None, "children": [],
+        "sourcedId": district_id,
+        "status": "active",
+        "dateLastModified": stamp,
+        "name": spec.name,
+        "type": "district",
+        "identifier": f"D{spec.tenant_id}",
+        "parent": None,
+        "children": [],
         "metadata": {},
     }
     school_ids = [f"{spec.tenant_id}{i + 1:02d}" for i in range(spec.schools)]
     school_refs = {s: [ref("org", "orgs", s)] for s in school_ids}
     for i, school in enumerate(school_ids):
         data["orgs"][school] = {
-            "sourcedId": school, "status": "active", "dateLastModified": stamp,
+            "sourcedId": school,
+            "status": "active",
+            "dateLastModified": stamp,
             "name": f"{FAMILY[i % len(FAMILY)]} {('Elementary', 'Middle School', 'High School')[i % 3]}",
-            "type": "school", "identifier": school, "parent": ref("org", "orgs", district_id),
-            "children": [], "metadata": {},
+            "type": "school",
+            "identifier": school,
+            "parent": ref("org", "orgs", district_id),
+            "children": [],
+            "metadata": {},
         }
         data["orgs"][district_id]["children"].append(ref("org", "orgs", school))
 
-    for term_id, title, start, end in (("FY", "Full Year", "2026-08-24", "2027-06-15"),
-                                        ("S1", "Semester 1", "2026-08-24", "2027-01-15")):
+    for term_id, title, start, end in (
+        ("FY", "Full Year", "2026-08-24", "2027-06-15"),
+        ("S1", "Semester 1", "2026-08-24", "2027-01-15"),
+    ):
         data["academicSessions"][term_id] = {
-            "sourcedId": term_id, "status": "active", "dateLastModified": stamp, "title": title,
-            "type": "schoolYear" if term_id == "FY" else "semester", "startDate": start, "endDate": end,
-            "parent": None, "schoolYear": "2027",
+            "sourcedId": term_id,
+            "status": "active",
+            "dateLastModified": stamp,
+            "title": title,
+            "type": "schoolYear" if term_id == "FY" else "semester",
+            "startDate": start,
+            "endDate": end,
+            "parent": None,
+            "schoolYear": "2027",
         }
 
     def new_user(role: str, school: str, prefix: str, grades: list[str]) -> Record:
@@ -113,15 +136,26 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
         else:
             email = f"{username}@example.k12.us"
         record = {
-            "sourcedId": sourced_id, "status": "active", "dateLastModified": stamp,
+            "sourcedId": sourced_id,
+            "status": "active",
+            "dateLastModified": stamp,
             "username": username,
-            "userIds": [{"type": "Fed", "identifier": sourced_id},
-                        {"type": "StateID", "identifier": f"{rng.randrange(10**9):09d}"}],
+            "userIds": [
+                {"type": "Fed", "identifier": sourced_id},
+                {"type": "StateID", "identifier": f"{rng.randrange(10**9):09d}"},
+            ],
             "enabledUser": "false" if rng.random() < 0.01 else "true",
-            "givenName": given, "familyName": family, "middleName": rng.choice(("", "J", "Marie", "Lee")),
-            "role": role, "identifier": str(rng.randrange(10**5, 10**6)), "email": email,
-            "sms": "", "phone": f"555-{rng.randrange(10**4):04d}" if role != "student" else "",
-            "agents": [], "orgs": school_refs[school], "grades": grades,
+            "givenName": given,
+            "familyName": family,
+            "middleName": rng.choice(("", "J", "Marie", "Lee")),
+            "role": role,
+            "identifier": str(rng.randrange(10**5, 10**6)),
+            "email": email,
+            "sms": "",
+            "phone": f"555-{rng.randrange(10**4):04d}" if role != "student" else "",
+            "agents": [],
+            "orgs": school_refs[school],
+            "grades": grades,
             "password": "",  # present in real payloads (B7): never to be stored or logged
         }
         data["users"][sourced_id] = record
@@ -143,18 +177,32 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
             subject = SUBJECTS[(t_index + c) % len(SUBJECTS)]
             course_id = f"{school}_{course_number}"
             data["courses"][course_id] = {
-                "sourcedId": course_id, "status": "active", "dateLastModified": stamp,
-                "title": f"{subject} {course_number}", "courseCode": f"{subject[:3].upper()}{course_number}",
-                "org": ref("org", "orgs", school), "grades": [], "schoolYear": ref("academicSession", "academicSessions", "FY"),
+                "sourcedId": course_id,
+                "status": "active",
+                "dateLastModified": stamp,
+                "title": f"{subject} {course_number}",
+                "courseCode": f"{subject[:3].upper()}{course_number}",
+                "org": ref("org", "orgs", school),
+                "grades": [],
+                "schoolYear": ref("academicSession", "academicSessions", "FY"),
             }
             class_id = f"{school}_{course_number}-{c + 1}"
             data["classes"][class_id] = {
-                "sourcedId": class_id, "status": "active", "dateLastModified": stamp,
-                "title": f"{subject} {course_number} ({c + 1})", "classCode": "", "classType": "scheduled",
-                "location": str(100 + c), "grades": [], "subjects": [subject],
-                "course": ref("course", "courses", course_id), "school": ref("org", "orgs", school),
-                "terms": [ref("academicSession", "academicSessions", "FY")], "subjectCodes": [],
-                "periods": [str(c + 1)], "resources": [],
+                "sourcedId": class_id,
+                "status": "active",
+                "dateLastModified": stamp,
+                "title": f"{subject} {course_number} ({c + 1})",
+                "classCode": "",
+                "classType": "scheduled",
+                "location": str(100 + c),
+                "grades": [],
+                "subjects": [subject],
+                "course": ref("course", "courses", course_id),
+                "school": ref("org", "orgs", school),
+                "terms": [ref("academicSession", "academicSessions", "FY")],
+                "subjectCodes": [],
+                "periods": [str(c + 1)],
+                "resources": [],
             }
             classes_by_school[school].append(class_id)
             _enroll(data, ref, teacher["sourcedId"], class_id, school, "teacher", stamp)
@@ -165,7 +213,9 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
         grade = f"{rng.randrange(1, 13):02d}"
         student = new_user("student", school, "S", [grade])
         if rng.random() < 0.97 and classes_by_school[school]:  # ~3% are unenrolled
-            chosen = rng.sample(classes_by_school[school], min(spec.classes_per_student, len(classes_by_school[school])))
+            chosen = rng.sample(
+                classes_by_school[school], min(spec.classes_per_student, len(classes_by_school[school]))
+            )
             for class_id in chosen:
                 _enroll(data, ref, student["sourcedId"], class_id, school, "student", stamp)
         if rng.random() < 0.5:
@@ -173,25 +223,48 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
             guardian_id = ids.make("G", 5_000_000 + guardian_number)
             student["agents"] = [ref("user", "users", guardian_id)]
             data["users"][guardian_id] = {
-                "sourcedId": guardian_id, "status": "active", "dateLastModified": stamp,
-                "username": "", "userIds": [], "enabledUser": "true", "givenName": rng.choice(GIVEN),
-                "familyName": student["familyName"], "middleName": "", "role": "guardian", "identifier": "",
-                "email": f"guardian{guardian_number}@example.com", "sms": f"+1555{rng.randrange(10**7):07d}",
-                "phone": f"555-{rng.randrange(10**4):04d}", "agents": [ref("user", "users", student["sourcedId"])],
-                "orgs": school_refs[school], "grades": [], "password": "",
+                "sourcedId": guardian_id,
+                "status": "active",
+                "dateLastModified": stamp,
+                "username": "",
+                "userIds": [],
+                "enabledUser": "true",
+                "givenName": rng.choice(GIVEN),
+                "familyName": student["familyName"],
+                "middleName": "",
+                "role": "guardian",
+                "identifier": "",
+                "email": f"guardian{guardian_number}@example.com",
+                "sms": f"+1555{rng.randrange(10**7):07d}",
+                "phone": f"555-{rng.randrange(10**4):04d}",
+                "agents": [ref("user", "users", student["sourcedId"])],
+                "orgs": school_refs[school],
+                "grades": [],
+                "password": "",
             }
     return tenant
 
 
-def _enroll(data: dict[str, dict[str, Record]], ref: object, user_id: str, class_id: str,
-            school: str, role: str, stamp: str) -> None:
+def _enroll(
+    data: dict[str, dict[str, Record]],
+    ref: object,
+    user_id: str,
+    class_id: str,
+    school: str,
+    role: str,
+    stamp: str,
+) -> None:
     make_ref = ref  # typed loosely: the closure above
     enrollment_id = f"{class_id}:{user_id}"
     data["enrollments"][enrollment_id] = {
-        "sourcedId": enrollment_id, "status": "active", "dateLastModified": stamp,
+        "sourcedId": enrollment_id,
+        "status": "active",
+        "dateLastModified": stamp,
         "user": make_ref("user", "users", user_id),  # type: ignore[operator]
         "class": make_ref("class", "classes", class_id),  # type: ignore[operator]
         "school": make_ref("org", "orgs", school),  # type: ignore[operator]
-        "role": role, "primary": "true" if role == "teacher" else "false",
-        "beginDate": "2026-08-24", "endDate": "2027-06-15",
+        "role": role,
+        "primary": "true" if role == "teacher" else "false",
+        "beginDate": "2026-08-24",
+        "endDate": "2027-06-15",
     }

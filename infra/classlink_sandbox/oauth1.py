@@ -54,7 +54,9 @@ def sign(method_name: str, secret: str, text: str) -> str:
 
 
 class Verifier:
-    def __init__(self, secret_for_key: Callable[[str], str | None], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, secret_for_key: Callable[[str], str | None], clock: Callable[[], float] = time.time
+    ) -> None:
         self._secret_for_key = secret_for_key
         self._clock = clock
         self._seen: dict[tuple[str, str, str], float] = {}
@@ -63,8 +65,13 @@ class Verifier:
     def verify(self, method: str, base_url: str, raw_query: str, header: str) -> str:
         """Return the consumer key of a correctly signed request, or raise OAuth1Error."""
         oauth = parse_header(header)
-        for required in ("oauth_consumer_key", "oauth_signature_method", "oauth_timestamp", "oauth_nonce",
-                         "oauth_signature"):
+        for required in (
+            "oauth_consumer_key",
+            "oauth_signature_method",
+            "oauth_timestamp",
+            "oauth_nonce",
+            "oauth_signature",
+        ):
             if not oauth.get(required):
                 raise OAuth1Error(f"missing {required}")
         method_name = oauth["oauth_signature_method"]

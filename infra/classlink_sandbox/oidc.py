@@ -26,8 +26,13 @@ from classlink_sandbox.world import Record, Tenant, World
 
 CODE_TTL_SECONDS = 300
 TOKEN_TTL_SECONDS = 86_400
-ROLE = {"student": ("Student", 4), "teacher": ("Teacher", 3), "aide": ("Teacher", 3),
-        "administrator": ("Tenant Administrator", 1), "guardian": ("Parent", 5)}
+ROLE = {
+    "student": ("Student", 4),
+    "teacher": ("Teacher", 3),
+    "aide": ("Teacher", 3),
+    "administrator": ("Tenant Administrator", 1),
+    "guardian": ("Parent", 5),
+}
 
 
 class OAuthError(Exception):
@@ -102,13 +107,37 @@ class OidcProvider:
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "scopes_supported": ["openid", "profile", "email", "oneroster", "classes", "classes.readonly",
-                                 "admin", "full", "inbox", "files"],
-            "claims_supported": ["sub", "given_name", "middle_name", "family_name", "preferred_username",
-                                 "email", "email_verified", "profile", "phone_number_verified", "picture",
-                                 "address", "classLink_tenant_id", "classLink_tenant_id_string",
-                                 "classLink_role", "classLink_role_level", "classLink_sourcedId",
-                                 "classLink_org_sourcedids"],
+            "scopes_supported": [
+                "openid",
+                "profile",
+                "email",
+                "oneroster",
+                "classes",
+                "classes.readonly",
+                "admin",
+                "full",
+                "inbox",
+                "files",
+            ],
+            "claims_supported": [
+                "sub",
+                "given_name",
+                "middle_name",
+                "family_name",
+                "preferred_username",
+                "email",
+                "email_verified",
+                "profile",
+                "phone_number_verified",
+                "picture",
+                "address",
+                "classLink_tenant_id",
+                "classLink_tenant_id_string",
+                "classLink_role",
+                "classLink_role_level",
+                "classLink_sourcedId",
+                "classLink_org_sourcedids",
+            ],
         }
 
     # ------------------------------------------------------------ codes and tokens
@@ -118,14 +147,36 @@ class OidcProvider:
             self._codes[code] = grant
         return code
 
-    def new_grant(self, client_id: str, redirect_uri: str, tenant: Tenant, sourced_id: str, *,
-                  scope: str = "profile", nonce: str | None = None, code_challenge: str | None = None,
-                  code_challenge_method: str | None = None, impersonated_by: str | None = None) -> Grant:
-        return Grant(client_id, redirect_uri, tenant.tenant_id, sourced_id, scope, nonce, code_challenge,
-                     code_challenge_method, time.time() + CODE_TTL_SECONDS, impersonated_by)
+    def new_grant(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        tenant: Tenant,
+        sourced_id: str,
+        *,
+        scope: str = "profile",
+        nonce: str | None = None,
+        code_challenge: str | None = None,
+        code_challenge_method: str | None = None,
+        impersonated_by: str | None = None,
+    ) -> Grant:
+        return Grant(
+            client_id,
+            redirect_uri,
+            tenant.tenant_id,
+            sourced_id,
+            scope,
+            nonce,
+            code_challenge,
+            code_challenge_method,
+            time.time() + CODE_TTL_SECONDS,
+            impersonated_by,
+        )
 
     def exchange(self, form: dict[str, str], basic: tuple[str, str] | None) -> dict[str, Any]:
-        client_id, client_secret = basic if basic else (form.get("client_id", ""), form.get("client_secret", ""))
+        client_id, client_secret = (
+            basic if basic else (form.get("client_id", ""), form.get("client_secret", ""))
+        )
         client = self.world.clients.get(client_id)
         if client is None or not hmac.compare_digest(client.client_secret, client_secret or ""):
             raise OAuthError("invalid_client", "client authentication failed", 401)
@@ -145,8 +196,12 @@ class OidcProvider:
         access_token = secrets.token_urlsafe(32)
         with self._lock:
             self._tokens[access_token] = (grant, time.time() + TOKEN_TTL_SECONDS)
-        return {"access_token": access_token, "token_type": "Bearer", "response_type": "code",
-                "id_token": self.id_token(grant, tenant, user)}
+        return {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "response_type": "code",
+            "id_token": self.id_token(grant, tenant, user),
+        }
 
     def _check_pkce(self, grant: Grant, verifier: str | None) -> None:
         if grant.code_challenge is None:
@@ -156,7 +211,9 @@ class OidcProvider:
                 raise OAuthError("invalid_grant", "code_verifier is required")
             return
         if grant.code_challenge_method == "S256":
-            computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            computed = (
+                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+            )
         else:
             computed = verifier
         if not hmac.compare_digest(computed, grant.code_challenge):
@@ -167,13 +224,24 @@ class OidcProvider:
         role, level = ROLE.get(user["role"], ("Student", 4))
         user_id = tenant.classlink_user_ids[user["sourcedId"]]
         claims = {
-            "iss": self.issuer, "sub": str(user_id), "aud": grant.client_id, "iat": now, "auth_time": now,
-            "exp": now + TOKEN_TTL_SECONDS, "login_hint": user["username"], "email": user["email"],
-            "email_verified": bool(user["email"]), "name": f"{user['givenName']} {user['familyName']}",
-            "given_name": user["givenName"], "family_name": user["familyName"], "profile": role,
+            "iss": self.issuer,
+            "sub": str(user_id),
+            "aud": grant.client_id,
+            "iat": now,
+            "auth_time": now,
+            "exp": now + TOKEN_TTL_SECONDS,
+            "login_hint": user["username"],
+            "email": user["email"],
+            "email_verified": bool(user["email"]),
+            "name": f"{user['givenName']} {user['familyName']}",
+            "given_name": user["givenName"],
+            "family_name": user["familyName"],
+            "profile": role,
             "address": {"locality": tenant.name, "region": tenant.state_name},
-            "classLink_tenant_id": tenant.tenant_id, "classLink_tenant_id_string": str(tenant.tenant_id),
-            "classLink_role": role, "classLink_role_level": level,
+            "classLink_tenant_id": tenant.tenant_id,
+            "classLink_tenant_id_string": str(tenant.tenant_id),
+            "classLink_role": role,
+            "classLink_role_level": level,
             "classLink_sourcedId": user["sourcedId"] if tenant.oneroster_enabled else "",
             "classLink_org_sourcedids": [o["sourcedId"] for o in user["orgs"]],
         }
@@ -196,14 +264,29 @@ class OidcProvider:
         user = tenant.users()[grant.sourced_id]
         role, level = ROLE.get(user["role"], ("Student", 4))
         return {
-            "UserId": tenant.classlink_user_ids[user["sourcedId"]], "TenantId": tenant.tenant_id,
-            "StateId": 2, "StateName": tenant.state_name, "BuildingId": 1, "AuthenticationType": 2,
-            "DisplayName": f"{user['givenName']} {user['familyName']}", "FirstName": user["givenName"],
-            "LastName": user["familyName"], "Email": user["email"], "LoginId": user["username"],
-            "ImagePath": "", "LanguageId": 1, "Language": "en", "DefaultTimeFormat": 0,
-            "Profile": f"{tenant.name} {role} Profile", "ProfileId": 3000 + level, "Tenant": tenant.name,
-            "Building": f"{tenant.slug}.example.k12.us", "Role": role, "Role_Level": level,
-            "LastAccessTime": "2026-11-01T12:00:00.000Z", "OrgId": [o["sourcedId"] for o in user["orgs"]],
+            "UserId": tenant.classlink_user_ids[user["sourcedId"]],
+            "TenantId": tenant.tenant_id,
+            "StateId": 2,
+            "StateName": tenant.state_name,
+            "BuildingId": 1,
+            "AuthenticationType": 2,
+            "DisplayName": f"{user['givenName']} {user['familyName']}",
+            "FirstName": user["givenName"],
+            "LastName": user["familyName"],
+            "Email": user["email"],
+            "LoginId": user["username"],
+            "ImagePath": "",
+            "LanguageId": 1,
+            "Language": "en",
+            "DefaultTimeFormat": 0,
+            "Profile": f"{tenant.name} {role} Profile",
+            "ProfileId": 3000 + level,
+            "Tenant": tenant.name,
+            "Building": f"{tenant.slug}.example.k12.us",
+            "Role": role,
+            "Role_Level": level,
+            "LastAccessTime": "2026-11-01T12:00:00.000Z",
+            "OrgId": [o["sourcedId"] for o in user["orgs"]],
             "SourcedId": user["sourcedId"] if tenant.oneroster_enabled else "",
             "or_email": user["email"],
         }

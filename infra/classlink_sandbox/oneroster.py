@@ -20,20 +20,96 @@ MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    "orgs": ("sourcedId", "status", "dateLastModified", "metadata", "name", "type", "identifier", "parent", "children"),
-    "academicSessions": ("sourcedId", "status", "dateLastModified", "title", "type", "startDate", "endDate",
-                         "parent", "schoolYear"),
-    "courses": ("sourcedId", "status", "dateLastModified", "title", "courseCode", "org", "grades", "schoolYear"),
-    "classes": ("sourcedId", "status", "dateLastModified", "title", "classCode", "classType", "location", "grades",
-                "subjects", "course", "school", "terms", "subjectCodes", "periods", "resources"),
-    "users": ("sourcedId", "status", "dateLastModified", "username", "userIds", "enabledUser", "givenName",
-              "familyName", "middleName", "role", "identifier", "email", "sms", "phone", "agents", "orgs",
-              "grades", "password"),
-    "enrollments": ("sourcedId", "status", "dateLastModified", "user", "class", "school", "role", "primary",
-                    "beginDate", "endDate"),
+    "orgs": (
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "metadata",
+        "name",
+        "type",
+        "identifier",
+        "parent",
+        "children",
+    ),
+    "academicSessions": (
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "title",
+        "type",
+        "startDate",
+        "endDate",
+        "parent",
+        "schoolYear",
+    ),
+    "courses": (
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "title",
+        "courseCode",
+        "org",
+        "grades",
+        "schoolYear",
+    ),
+    "classes": (
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "title",
+        "classCode",
+        "classType",
+        "location",
+        "grades",
+        "subjects",
+        "course",
+        "school",
+        "terms",
+        "subjectCodes",
+        "periods",
+        "resources",
+    ),
+    "users": (
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "username",
+        "userIds",
+        "enabledUser",
+        "givenName",
+        "familyName",
+        "middleName",
+        "role",
+        "identifier",
+        "email",
+        "sms",
+        "phone",
+        "agents",
+        "orgs",
+        "grades",
+        "password",
+    ),
+    "enrollments": (
+        "sourcedId",
+        "status",
+        "dateLastModified",
+        "user",
+        "class",
+        "school",
+        "role",
+        "primary",
+        "beginDate",
+        "endDate",
+    ),
 }
-SINGULAR = {"orgs": "org", "academicSessions": "academicSession", "courses": "course", "classes": "class",
-            "users": "user", "enrollments": "enrollment"}
+SINGULAR = {
+    "orgs": "org",
+    "academicSessions": "academicSession",
+    "courses": "course",
+    "classes": "class",
+    "users": "user",
+    "enrollments": "enrollment",
+}
 # Endpoint name -> (stored collection, extra predicate on records)
 ENDPOINTS: dict[str, tuple[str, tuple[str, str] | None]] = {
     "orgs": ("orgs", None),
@@ -64,7 +140,10 @@ class OneRosterError(Exception):
                 "imsx_description": self.description,
                 "imsx_CodeMinor": {
                     "imsx_codeMinorField": [
-                        {"imsx_codeMinorFieldName": "TargetEndSystem", "imsx_codeMinorFieldValue": self.code_minor}
+                        {
+                            "imsx_codeMinorFieldName": "TargetEndSystem",
+                            "imsx_codeMinorFieldValue": self.code_minor,
+                        }
                     ]
                 },
             }
@@ -113,7 +192,9 @@ def parse_filter(text: str, collection: str) -> list[list[Predicate]]:
         for and_part in re.split(r"\s+AND\s+", or_part):
             match = PREDICATE.match(and_part)
             if not match:
-                raise OneRosterError(400, "invalid_filter_field", f"cannot parse filter predicate {and_part!r}")
+                raise OneRosterError(
+                    400, "invalid_filter_field", f"cannot parse filter predicate {and_part!r}"
+                )
             field, op, value = match.groups()
             if field.split(".")[0] not in FIELDS[collection]:
                 raise OneRosterError(400, "invalid_filter_field", f"{field} is not a field of {collection}")
@@ -157,8 +238,9 @@ class QueryEngine:
             rows = [r for r in rows if r["sourcedId"] in enrolled]
         return self._cache_put(key, rows)
 
-    def select(self, tenant: Tenant, endpoint: str, params: dict[str, str],
-               within: set[str] | None = None) -> tuple[list[Record], str]:
+    def select(
+        self, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None = None
+    ) -> tuple[list[Record], str]:
         if endpoint not in ENDPOINTS:
             raise OneRosterError(404, "unknownobject", f"unknown endpoint {endpoint}")
         collection, fixed = ENDPOINTS[endpoint]
@@ -167,8 +249,15 @@ class QueryEngine:
         if sort and sort not in FIELDS[collection]:
             raise OneRosterError(400, "invalid_sort_field", f"{sort} is not a field of {collection}")
         filter_text = params.get("filter", "")
-        key = (tenant.tenant_id, tenant.version, endpoint, filter_text, sort, order,
-               None if within is None else frozenset(within))
+        key = (
+            tenant.tenant_id,
+            tenant.version,
+            endpoint,
+            filter_text,
+            sort,
+            order,
+            None if within is None else frozenset(within),
+        )
         cached = self._cache_get(key)
         if cached is not None:
             return cached, collection
@@ -184,21 +273,30 @@ class QueryEngine:
             rows = sorted(rows, key=lambda r: str(r.get(sort, "")), reverse=(order == "desc"))
         return self._cache_put(key, rows), collection
 
-    def page(self, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None = None) -> Page:
+    def page(
+        self, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None = None
+    ) -> Page:
         rows, collection = self.select(tenant, endpoint, params, within)
         limit = min(_int_param(params, "limit", DEFAULT_LIMIT), MAX_LIMIT)
         offset = _int_param(params, "offset", 0)
         chosen = rows[offset : offset + limit] if limit else []
         return Page(collection, project(chosen, params.get("fields", ""), collection), len(rows))
 
-    def one(self, tenant: Tenant, endpoint: str, sourced_id: str, params: dict[str, str]) -> tuple[str, Record]:
+    def one(
+        self, tenant: Tenant, endpoint: str, sourced_id: str, params: dict[str, str]
+    ) -> tuple[str, Record]:
         if endpoint not in ENDPOINTS:
             raise OneRosterError(404, "unknownobject", f"unknown endpoint {endpoint}")
         collection, fixed = ENDPOINTS[endpoint]
-        record = next((r for r in self.visible(tenant, collection) if r["sourcedId"] == sourced_id), None) \
-            if collection == "users" else tenant.data[collection].get(sourced_id)
+        record = (
+            next((r for r in self.visible(tenant, collection) if r["sourcedId"] == sourced_id), None)
+            if collection == "users"
+            else tenant.data[collection].get(sourced_id)
+        )
         if record is None or (fixed and record.get(fixed[0]) != fixed[1]):
-            raise OneRosterError(404, "unknownobject", f"no {SINGULAR[collection]} with sourcedId {sourced_id}")
+            raise OneRosterError(
+                404, "unknownobject", f"no {SINGULAR[collection]} with sourcedId {sourced_id}"
+            )
         return SINGULAR[collection], project([record], params.get("fields", ""), collection)[0]
 
     def _cache_get(self, key: tuple[Any, ...]) -> list[Record] | None:
@@ -229,15 +327,23 @@ def related_ids(tenant: Tenant, parent_endpoint: str, parent_id: str, child_endp
     enrollments = tenant.data["enrollments"].values()
     if parent_endpoint == "classes" and child_endpoint in ("students", "teachers", "users"):
         role = {"students": "student", "teachers": "teacher"}.get(child_endpoint)
-        return {e["user"]["sourcedId"] for e in enrollments
-                if e["class"]["sourcedId"] == parent_id and (role is None or e["role"] == role)}
+        return {
+            e["user"]["sourcedId"]
+            for e in enrollments
+            if e["class"]["sourcedId"] == parent_id and (role is None or e["role"] == role)
+        }
     if parent_endpoint in ("teachers", "students", "users") and child_endpoint == "classes":
         return {e["class"]["sourcedId"] for e in enrollments if e["user"]["sourcedId"] == parent_id}
     if parent_endpoint in ("schools", "orgs") and child_endpoint == "classes":
-        return {c["sourcedId"] for c in tenant.data["classes"].values() if c["school"]["sourcedId"] == parent_id}
+        return {
+            c["sourcedId"] for c in tenant.data["classes"].values() if c["school"]["sourcedId"] == parent_id
+        }
     if parent_endpoint in ("schools", "orgs") and child_endpoint in ("students", "teachers", "users"):
-        return {u["sourcedId"] for u in tenant.data["users"].values()
-                if any(o["sourcedId"] == parent_id for o in u["orgs"])}
+        return {
+            u["sourcedId"]
+            for u in tenant.data["users"].values()
+            if any(o["sourcedId"] == parent_id for o in u["orgs"])
+        }
     if parent_endpoint in ("schools", "orgs") and child_endpoint == "enrollments":
         return {e["sourcedId"] for e in enrollments if e["school"]["sourcedId"] == parent_id}
     if parent_endpoint == "classes" and child_endpoint == "enrollments":

@@ -35,9 +35,13 @@ class SandboxServer:
         return self.app.base_url
 
     def start(self) -> SandboxServer:
-        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
+        self._server = make_server(
+            self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
+        )
         self.app.set_base_url(f"http://{self.host}:{self._server.server_port}")
-        self._thread = threading.Thread(target=self._server.serve_forever, name="classlink-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="classlink-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -47,7 +51,9 @@ class SandboxServer:
             self._server.server_close()
 
     def add_district(self, spec: DistrictSpec) -> dict[str, Any]:
-        tenant = self.world.add_tenant(generate(spec, base_href=f"https://{spec.name.lower().replace(' ', '')}-nj-v2.rosterserver.com"))
+        tenant = self.world.add_tenant(
+            generate(spec, base_href=f"https://{spec.name.lower().replace(' ', '')}-nj-v2.rosterserver.com")
+        )
         return tenant_summary(tenant, self.base_url)
 
     def describe(self) -> dict[str, Any]:

@@ -22,8 +22,16 @@ from local_stack.stack import ClassLinkEndpoints, LocalStack
 
 def start(students: int = 300, teachers: int = 20, seed: int = 1) -> tuple[LocalStack, SandboxServer]:
     sandbox = SandboxServer().start()
-    sandbox.add_district(DistrictSpec(tenant_id=2001, name="Maple Valley Schools", seed=seed,
-                                      students=students, teachers=teachers, share_unenrolled=True))
+    sandbox.add_district(
+        DistrictSpec(
+            tenant_id=2001,
+            name="Maple Valley Schools",
+            seed=seed,
+            students=students,
+            teachers=teachers,
+            share_unenrolled=True,
+        )
+    )
     client = sandbox.world.register_client([])
     info = sandbox.describe()
     stack = LocalStack(
@@ -65,8 +73,15 @@ def main(argv: list[str] | None = None) -> int:
 
     stack, sandbox = start(args.students, args.teachers)
     try:
-        emit(out, {"event": "local_stack_ready", **stack.describe(), "classlink_sandbox": sandbox.describe(),
-                   "launchpad": f"{sandbox.base_url}/launchpad/"})
+        emit(
+            out,
+            {
+                "event": "local_stack_ready",
+                **stack.describe(),
+                "classlink_sandbox": sandbox.describe(),
+                "launchpad": f"{sandbox.base_url}/launchpad/",
+            },
+        )
         if args.once:
             summary = run_once(stack)
             emit(out, summary)

@@ -72,7 +72,9 @@ class SqsSource:
                 self.deleted += 1
         return len(messages)
 
-    def _failed_ids(self, messages: list[dict[str, Any]], ok: bool, result: Any, error: str | None) -> set[str]:
+    def _failed_ids(
+        self, messages: list[dict[str, Any]], ok: bool, result: Any, error: str | None
+    ) -> set[str]:
         all_ids = {m["MessageId"] for m in messages}
         if not ok:
             self.whole_batch_failures += 1
@@ -103,10 +105,14 @@ class SnsSource:
     delivered: int = 0
 
     def poll(self, wait_seconds: int = 0) -> int:
-        response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+        )
         messages = response.get("Messages", [])
         for message in messages:
-            outcome = self.function.invoke(sns_event(json.loads(message["Body"]), self.subscription_arn), kind="sns")
+            outcome = self.function.invoke(
+                sns_event(json.loads(message["Body"]), self.subscription_arn), kind="sns"
+            )
             # Lambda retries failed async invocations; here the message stays and comes back.
             if outcome.ok:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -43,7 +43,9 @@ class LocalFunction:
 
     def invoke(self, event: Any, kind: str) -> Invocation:
         with self._lock:
-            context = LocalLambdaContext(self.physical_name, self.timeout_seconds, self.memory_mb, self.region)
+            context = LocalLambdaContext(
+                self.physical_name, self.timeout_seconds, self.memory_mb, self.region
+            )
             try:
                 result = self.handler()(event, context)
             except Exception as exc:  # the runtime reports any exception as a failed invocation

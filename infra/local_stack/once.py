@@ -23,11 +23,17 @@ def run_once(stack: LocalStack) -> dict[str, Any]:
 
     tables = sorted(dynamodb.list_tables()["TableNames"])
     queues = sorted(url.rsplit("/", 1)[1] for url in sqs.list_queues().get("QueueUrls", []))
-    expected_tables = [name for logical, kind in stack.created.items() if kind == "AWS::DynamoDB::Table"
-                       for name in [f"{stack.prefix}-{logical}"]]
+    expected_tables = [
+        name
+        for logical, kind in stack.created.items()
+        if kind == "AWS::DynamoDB::Table"
+        for name in [f"{stack.prefix}-{logical}"]
+    ]
     checks["every template table exists"] = sorted(expected_tables) == tables
     checks["every template queue exists"] = all(
-        f"{stack.prefix}-{logical}" in queues for logical, kind in stack.created.items() if kind == "AWS::SQS::Queue"
+        f"{stack.prefix}-{logical}" in queues
+        for logical, kind in stack.created.items()
+        if kind == "AWS::SQS::Queue"
     )
 
     poll = stack.fire("InvitationPollFunction.PollSchedule")
@@ -44,8 +50,12 @@ def run_once(stack: LocalStack) -> dict[str, Any]:
     checks["schedule tick -> nightly fan-out"] = fanout.ok
 
     tenant_id = discovered[0] if discovered else "unknown"
-    request = {"tenant_id": tenant_id, "kind": "manual", "trigger": "local-stack-once",
-               "requested_at": datetime.now(UTC).isoformat()}
+    request = {
+        "tenant_id": tenant_id,
+        "kind": "manual",
+        "trigger": "local-stack-once",
+        "requested_at": datetime.now(UTC).isoformat(),
+    }
     sqs.send_message(QueueUrl=stack.environment["SYNC_QUEUE_URL"], MessageBody=json.dumps(request))
     stack.drain()
     runs = dynamodb.query(
@@ -59,7 +69,9 @@ def run_once(stack: LocalStack) -> dict[str, Any]:
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     checks["worker's message deleted after success"] = queue_attrs == {
-        "ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+        "ApproximateNumberOfMessages": "0",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+    }
 
     assert stack.gateway is not None
     base = stack.gateway.url
@@ -67,9 +79,15 @@ def run_once(stack: LocalStack) -> dict[str, Any]:
     launch = requests.get(f"{base}/sso/classlink/launch", allow_redirects=False, timeout=10)
     denied = requests.get(f"{base}/sso/classlink/callback?error=access_denied", timeout=10)
     checks["HTTP GET /health -> 200"] = health.status_code == 200
-    checks["HTTP GET /sso/classlink/launch -> 302 to ClassLink"] = launch.status_code == 302 and launch.headers.get(
-        "Location", "").startswith(stack.environment["CLASSLINK_LAUNCHPAD_URL"] + "/oauth2/v2/auth?")
-    checks["HTTP callback with error -> explained 403 page"] = denied.status_code == 403 and "cancelled" in denied.text
+    checks["HTTP GET /sso/classlink/launch -> 302 to ClassLink"] = (
+        launch.status_code == 302
+        and launch.headers.get("Location", "").startswith(
+            stack.environment["CLASSLINK_LAUNCHPAD_URL"] + "/oauth2/v2/auth?"
+        )
+    )
+    checks["HTTP callback with error -> explained 403 page"] = (
+        denied.status_code == 403 and "cancelled" in denied.text
+    )
 
     return {
         "event": "local_stack_summary",

@@ -23,14 +23,16 @@ def _as_bool(value: Any) -> bool:
 
 
 class Provisioner:
-    def __init__(self, template: Mapping[str, Any], resolver: Resolver, endpoint_url: str, prefix: str) -> None:
+    def __init__(
+        self, template: Mapping[str, Any], resolver: Resolver, endpoint_url: str, prefix: str
+    ) -> None:
         self.template = template
         self.resolver = resolver
         self.prefix = prefix
         self.region = resolver.region
 
         def client(service: str) -> Any:
-            return boto3.client(service, endpoint_url=endpoint_url, region_name=self.region)
+            return boto3.client(service, endpoint_url=endpoint_url, region_name=self.region)  # type: ignore[call-overload]
 
         self.dynamodb = client("dynamodb")
         self.sqs = client("sqs")
@@ -97,7 +99,8 @@ class Provisioner:
         ttl = props.get("TimeToLiveSpecification")
         if ttl and _as_bool(ttl.get("Enabled")):
             self.dynamodb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
             )
         pitr = props.get("PointInTimeRecoverySpecification", {})
         if _as_bool(pitr.get("PointInTimeRecoveryEnabled")):
@@ -108,7 +111,7 @@ class Provisioner:
 
     def _queue(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
         name = props.get("QueueName") or self.physical_name(logical_id)
-        attributes = {
+        attributes: dict[str, str] = {
             key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
             for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "SqsManagedSseEnabled")
             if key in props
@@ -124,7 +127,9 @@ class Provisioner:
         attributes = {"KmsMasterKeyId": props["KmsMasterKeyId"]} if "KmsMasterKeyId" in props else {}
         arn = self.sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
         for subscription in props.get("Subscription", []) or []:
-            self.sns.subscribe(TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"])
+            self.sns.subscribe(
+                TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"]
+            )
         return {"Ref": arn, "TopicArn": arn, "TopicName": name}
 
     def _secret(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:

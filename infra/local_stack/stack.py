@@ -111,7 +111,7 @@ class LocalStack:
         return next(iter(environments.values()))
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)  # type: ignore[call-overload]
 
     def _store_secrets(self) -> None:
         from cryptography.hazmat.primitives import serialization
@@ -159,8 +159,12 @@ class LocalStack:
                 elif kind == "SNS":
                     queue_name = f"{self.prefix}-sns-{function.logical_id}-{name}"
                     url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
-                    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-                    sub = sns.subscribe(TopicArn=props["Topic"], Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+                    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                        "QueueArn"
+                    ]
+                    sub = sns.subscribe(TopicArn=props["Topic"], Protocol="sqs", Endpoint=arn)[
+                        "SubscriptionArn"
+                    ]
                     self.sns_sources.append(SnsSource(function, sqs, url, sub))
                 elif kind == "HttpApi":
                     routes.append(Route(props["Method"].upper(), props["Path"], function))

@@ -82,7 +82,9 @@ class PartnerApiClient:
         except requests.RequestException as exc:
             raise ClassLinkError(f"Partner API unreachable: {type(exc).__name__}") from None
         if response.status_code != 200:
-            raise ClassLinkError(f"Partner API /applications answered {response.status_code}", response.status_code)
+            raise ClassLinkError(
+                f"Partner API /applications answered {response.status_code}", response.status_code
+            )
         try:
             body = response.json()
         except ValueError:

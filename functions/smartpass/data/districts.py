@@ -18,8 +18,8 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
+    VersionAttribute,
 )
-from pynamodb.attributes import VersionAttribute
 
 from smartpass.data.base import BoundModel, utcnow
 
@@ -43,7 +43,7 @@ class SyncSettings(MapAttribute):
     deactivation_threshold_percent = NumberAttribute(default=5)
     blackout_dates = ListAttribute(of=UnicodeAttribute, default=list)
     collections = ListAttribute(of=UnicodeAttribute, default=lambda: ["orgs", "users"])
-    role_mapping = MapAttribute(default=dict)
+    role_mapping: MapAttribute[str, str] = MapAttribute(default=dict)
 
 
 class RunSummary(MapAttribute):

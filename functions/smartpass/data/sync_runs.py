@@ -17,8 +17,8 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
+    VersionAttribute,
 )
-from pynamodb.attributes import VersionAttribute
 
 from smartpass.data.base import BoundModel, utcnow
 

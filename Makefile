@@ -1,0 +1,61 @@
+# Two entry points on a fresh machine: `make run` (the local stack) and `make test` (everything
+# CI checks). Both create .venv on first use from requirements*.txt.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAM_VENV := .venv-sam
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run run-once sandbox test lint typecheck template-lint unit browser-deps bench sam-validate build deploy clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "Python 3.13 is required (pyenv: see .python-version)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)  ## the local stack: moto server + ClassLink sandbox + handlers; Ctrl-C to stop
+	$(BIN)/python -m local_stack $(ARGS)
+
+run-once: $(STAMP)  ## one scripted pass through every event kind, JSON summary, exit code
+	$(BIN)/python -m local_stack --once
+
+sandbox: $(STAMP)  ## the ClassLink sandbox on its own
+	$(BIN)/python -m classlink_sandbox $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check functions infra tests bench
+	$(BIN)/ruff format --check functions infra tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+template-lint: $(STAMP)  ## cfn-lint understands the SAM transform
+	$(BIN)/cfn-lint template.yaml
+
+browser-deps:  ## Debian's Chromium for the browser tests (root installs it if missing)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install chromium'"; exit 1; fi; fi
+
+test: $(STAMP) browser-deps lint typecheck template-lint  ## everything CI runs
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.sandbox_large_district
+
+sam-validate:  ## optional: aws-sam-cli lives in its own venv (it pins boto3)
+	[ -x $(SAM_VENV)/bin/sam ] || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -q aws-sam-cli)
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/sam validate --lint
+
+build: sam-validate
+	PATH="$$(dirname $$(command -v $(PYTHON))):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+
+deploy: build
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
