@@ -52,9 +52,12 @@ def _empty_tables(stack: LocalStack) -> None:
 
 
 def _purge_queues(stack: LocalStack) -> None:
+    # PurgeQueue is limited to once a minute (moto enforces it as SQS does): receive and delete.
     sqs = stack.client("sqs")
     for url in sqs.list_queues().get("QueueUrls", []):
-        sqs.purge_queue(QueueUrl=url)
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 @pytest.fixture

@@ -49,6 +49,8 @@ class SqsSource:
     failed: int = 0
     whole_batch_failures: int = 0
     errors: list[str] = field(default_factory=list)
+    # Receipt handles of failed records, still invisible until the visibility timeout.
+    in_flight: dict[str, str] = field(default_factory=dict)
 
     def poll(self, wait_seconds: int = 0) -> int:
         """Deliver at most one batch. Returns the number of records handed to the function."""
@@ -67,10 +69,21 @@ class SqsSource:
         for message in messages:
             if message["MessageId"] in failed_ids:
                 self.failed += 1
+                self.in_flight[message["MessageId"]] = message["ReceiptHandle"]
             else:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 self.deleted += 1
         return len(messages)
+
+    def release_failed(self) -> int:
+        """Make failed records visible now, as if their visibility timeout had run out (the
+        template's is 30 minutes), so a developer or a test can watch retries and the redrive."""
+        released = 0
+        for receipt in self.in_flight.values():
+            self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+            released += 1
+        self.in_flight.clear()
+        return released
 
     def _failed_ids(
         self, messages: list[dict[str, Any]], ok: bool, result: Any, error: str | None

@@ -4,6 +4,7 @@ real handlers. Used by `python -m local_stack` and by the integration and e2e te
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -63,6 +64,7 @@ class LocalStack:
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> LocalStack:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # per-request lines of moto server
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()

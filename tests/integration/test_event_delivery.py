@@ -1,0 +1,197 @@
+"""Each event kind of template.yaml delivered by the local stack to the real handlers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from classlink_sandbox.changes import apply_change
+from classlink_sandbox.faults import Fault
+from classlink_sandbox.server import SandboxServer
+from local_stack.stack import LocalStack
+from smartpass.data.districts import District, DistrictState
+from smartpass.data.login import LoginState
+from smartpass.data.sync_runs import SyncRun
+
+TENANT = "2001"
+
+
+def _poll(stack: LocalStack) -> Any:
+    return stack.fire("InvitationPollFunction.PollSchedule")
+
+
+def _queue_counts(stack: LocalStack, env_name: str = "SYNC_QUEUE_URL", url: str | None = None) -> tuple[int, int]:
+    attrs = stack.client("sqs").get_queue_attributes(
+        QueueUrl=url or stack.environment[env_name],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _send(stack: LocalStack, body: dict[str, Any] | str) -> None:
+    text = body if isinstance(body, str) else json.dumps(body)
+    stack.client("sqs").send_message(QueueUrl=stack.environment["SYNC_QUEUE_URL"], MessageBody=text)
+
+
+def _request(trigger: str = "manual-1", tenant: str = TENANT) -> dict[str, Any]:
+    return {"tenant_id": tenant, "kind": "manual", "trigger": trigger, "requested_at": "2026-11-29T02:00:00+00:00"}
+
+
+# ------------------------------------------------------------------ schedule -> invitation poll
+def test_poll_discovers_a_live_tenant_once(stack: LocalStack) -> None:
+    first = _poll(stack)
+    second = _poll(stack)
+    assert first.ok and first.result["discovered"] == [TENANT]
+    assert second.ok and second.result["discovered"] == []
+    district = District.get(TENANT)
+    assert (district.name, district.state) == ("Maple Valley Schools", DistrictState.CONNECTING.value)
+
+
+def test_poll_pauses_a_district_that_removed_the_app_and_resumes_it(
+    stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    tenant = stack_sandbox.world.tenants[int(TENANT)]
+    _poll(stack)
+    try:
+        apply_change(tenant, {"op": "remove_app"})
+        assert _poll(stack).result["paused"] == [TENANT]
+        paused = District.get(TENANT)
+        assert paused.state == DistrictState.PAUSED.value
+        assert "no longer listed" in (paused.state_reason or "")
+    finally:
+        apply_change(tenant, {"op": "add_app"})
+    assert _poll(stack).result["resumed"] == [TENANT]
+    assert District.get(TENANT).state == DistrictState.CONNECTING.value
+
+
+def test_poll_failure_changes_nothing_and_fails_the_invocation_for_a_retry(
+    stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    _poll(stack)
+    before = District.get(TENANT).serialize()
+    stack_sandbox.app.faults.add(Fault(kind="http_503", collection="applications", times=1))
+    outcome = _poll(stack)
+    assert not outcome.ok and "503" in (outcome.error or "")
+    assert District.get(TENANT).serialize() == before
+
+
+def test_sns_invitation_email_triggers_a_poll(stack: LocalStack) -> None:
+    topic = next(t["TopicArn"] for t in stack.client("sns").list_topics()["Topics"]
+                 if t["TopicArn"].endswith("InvitationEmailTopic"))
+    before = stack.functions["InvitationPollFunction"].stats["sns:ok"]
+    stack.client("sns").publish(TopicArn=topic, Message="A district added SmartPass")
+    stack.drain()
+    assert stack.functions["InvitationPollFunction"].stats["sns:ok"] == before + 1
+    assert District.get(TENANT).state == DistrictState.CONNECTING.value
+
+
+# ------------------------------------------------------------------ schedule -> fan-out -> SQS -> worker
+def _activate(blackout: list[str] | None = None) -> None:
+    District(tenant_id=TENANT, name="Maple", state=DistrictState.ACTIVE.value).save()
+    District(tenant_id="2999", name="Paused one", state=DistrictState.PAUSED.value).save()
+    if blackout:
+        district = District.get(TENANT)
+        district.sync_settings.blackout_dates = blackout
+        district.save()
+
+
+def test_nightly_tick_fans_out_one_message_per_active_district_and_the_worker_opens_runs(stack: LocalStack) -> None:
+    _activate()
+    outcome = stack.fire("NightlySyncFanoutFunction.NightlySchedule")
+    assert outcome.ok
+    assert outcome.result == {"enqueued": [TENANT], "skipped": {"2999": "state is paused"}}
+    assert _queue_counts(stack) == (1, 0)
+    stack.drain()
+    runs = list(SyncRun.query(TENANT))
+    assert [(r.kind, r.state) for r in runs] == [("nightly", "queued")]
+    assert runs[0].trigger.startswith("schedule:")
+    assert _queue_counts(stack) == (0, 0)
+
+
+def test_blackout_date_skips_the_district(stack: LocalStack) -> None:
+    _activate(blackout=[datetime.now(UTC).date().isoformat()])
+    outcome = stack.fire("NightlySyncFanoutFunction.NightlySchedule")
+    assert outcome.result["enqueued"] == []
+    assert outcome.result["skipped"][TENANT] == "blackout date"
+
+
+def test_duplicate_messages_open_one_run(stack: LocalStack) -> None:
+    _activate()
+    _send(stack, _request("dup"))
+    _send(stack, _request("dup"))
+    stack.drain()
+    assert len(list(SyncRun.query(TENANT))) == 1
+    assert _queue_counts(stack) == (0, 0)  # the duplicate succeeded (idempotent), so it was deleted
+
+
+def test_malformed_message_is_reported_kept_and_redriven_to_the_dlq(stack: LocalStack) -> None:
+    _activate()
+    _send(stack, '{"tenant_id": "2001", "kind": "nightly"')  # truncated JSON
+    sqs = stack.client("sqs")
+    source = stack.sqs_sources[0]
+    for _ in range(3):  # maxReceiveCount in template.yaml
+        failed_before = source.failed
+        stack.drain()
+        assert source.failed == failed_before + 1
+        assert source.release_failed() == 1  # stands in for the 30-minute visibility timeout
+    dlq_url = sqs.get_queue_url(QueueName=f"{stack.prefix}-SyncDeadLetterQueue")["QueueUrl"]
+    stack.drain()
+    dead = sqs.receive_message(QueueUrl=dlq_url).get("Messages", [])
+    assert [m["Body"] for m in dead] == ['{"tenant_id": "2001", "kind": "nightly"']
+    assert list(SyncRun.query(TENANT)) == []
+
+
+def test_message_for_an_unknown_district_fails_and_writes_nothing(stack: LocalStack) -> None:
+    _send(stack, _request(tenant="424242"))
+    stack.drain()
+    assert stack.sqs_sources[0].failed >= 1
+    assert _queue_counts(stack) == (0, 1)  # kept, invisible until the visibility timeout
+    assert list(SyncRun.query("424242")) == []
+
+
+# ------------------------------------------------------------------ HTTP API -> SSO routes
+def test_health_and_unknown_route(stack: LocalStack) -> None:
+    assert stack.gateway is not None
+    health = requests.get(f"{stack.gateway.url}/health", timeout=5)
+    assert health.status_code == 200 and health.json() == {"status": "ok", "stage": "dev"}
+    missing = requests.get(f"{stack.gateway.url}/nope", timeout=5)
+    assert missing.status_code == 404 and missing.json() == {"message": "Not Found"}
+
+
+def test_launch_stores_state_and_redirects_to_classlink_with_pkce(stack: LocalStack) -> None:
+    assert stack.gateway is not None
+    response = requests.get(f"{stack.gateway.url}/sso/classlink/launch?return_to=/passes", allow_redirects=False,
+                            timeout=5)
+    assert response.status_code == 302
+    location = urlsplit(response.headers["Location"])
+    query = {k: v[0] for k, v in parse_qs(location.query).items()}
+    assert f"{location.scheme}://{location.netloc}{location.path}" == (
+        stack.environment["CLASSLINK_LAUNCHPAD_URL"] + "/oauth2/v2/auth")
+    assert query["response_type"] == "code"
+    assert query["redirect_uri"] == f"{stack.gateway.url}/sso/classlink/callback"
+    assert query["code_challenge_method"] == "S256"
+    stored = LoginState.get(query["state"])
+    assert (stored.nonce, stored.return_path, stored.consumed) == (query["nonce"], "/passes", False)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_launch_refuses_an_open_redirect(stack: LocalStack) -> None:
+    assert stack.gateway is not None
+    response = requests.get(f"{stack.gateway.url}/sso/classlink/launch?return_to=//evil.example", timeout=5)
+    assert response.status_code == 400
+    assert "outside SmartPass" in response.text
+    assert list(LoginState.scan()) == []
+
+
+def test_callback_pages_explain_what_happened(stack: LocalStack) -> None:
+    assert stack.gateway is not None
+    denied = requests.get(f"{stack.gateway.url}/sso/classlink/callback?error=access_denied", timeout=5)
+    empty = requests.get(f"{stack.gateway.url}/sso/classlink/callback", timeout=5)
+    assert denied.status_code == 403 and "LaunchPad" in denied.text
+    assert empty.status_code == 400 and "incomplete" in empty.text
+    assert denied.headers["Content-Type"].startswith("text/html")
+    assert "Reference:" in denied.text
