@@ -64,7 +64,9 @@ def _purge_queues(stack: LocalStack) -> None:
 def sandbox() -> Iterator[SandboxServer]:
     """A sandbox of its own (no AWS), with one small district and an OAuth2 client."""
     server = SandboxServer().start()
-    server.add_district(DistrictSpec(tenant_id=3001, name="Oak Ridge District", seed=7, students=60, teachers=6))
+    server.add_district(
+        DistrictSpec(tenant_id=3001, name="Oak Ridge District", seed=7, students=60, teachers=6)
+    )
     server.world.register_client(["http://127.0.0.1:9/callback"], client_id="test-client")
     yield server
     server.stop()
@@ -83,8 +85,15 @@ def browser() -> Iterator[Any]:
         instance = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-                  "--no-first-run", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield instance
         instance.close()

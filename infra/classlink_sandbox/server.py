@@ -40,7 +40,7 @@ class SandboxServer:
         )
         self.app.set_base_url(f"http://{self.host}:{self._server.server_port}")
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="classlink-sandbox", daemon=True
+            target=lambda: self._server.serve_forever(poll_interval=0.05), name="classlink-sandbox", daemon=True
         )
         self._thread.start()
         return self

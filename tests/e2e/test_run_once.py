@@ -14,7 +14,11 @@ REPO = Path(__file__).resolve().parents[2]
 def test_local_stack_once_creates_everything_delivers_each_event_kind_and_exits_0() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "local_stack", "--once", "--students", "50"],
-        cwd=REPO, capture_output=True, text=True, timeout=180, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0, done.stderr[-3000:]

@@ -95,14 +95,18 @@ def test_no_policy_grants_a_wildcard_resource_or_action() -> None:
                 for item in resource if isinstance(resource, list) else [resource]:
                     assert item != "*", logical
             for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
                 assert all(not a.endswith(":*") and a != "*" for a in actions), logical
 
 
 def test_every_function_has_a_log_group_with_retention() -> None:
     groups = resources_of_type(TEMPLATE, "AWS::Logs::LogGroup")
     named = {
-        str(g["Properties"]["LogGroupName"]): g["Properties"] for g in groups.values() if "LogGroupName" in g["Properties"]
+        str(g["Properties"]["LogGroupName"]): g["Properties"]
+        for g in groups.values()
+        if "LogGroupName" in g["Properties"]
     }
     for logical in FUNCTIONS:
         matching = [props for name, props in named.items() if f"${{{logical}}}" in name]
@@ -126,10 +130,17 @@ def test_short_lived_tables_expire_by_ttl() -> None:
 
 def test_dead_letter_queues_raise_an_alarm_to_the_operator_topic() -> None:
     alarms = resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm").values()
-    watched = {_queue_id(d["Value"]) for a in alarms for d in a["Properties"].get("Dimensions", [])
-               if isinstance(d["Value"], dict) and "Fn::GetAtt" in d["Value"]}
-    dlqs = {_queue_id(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
-            for q in QUEUES.values() if "RedrivePolicy" in q["Properties"]}
+    watched = {
+        _queue_id(d["Value"])
+        for a in alarms
+        for d in a["Properties"].get("Dimensions", [])
+        if isinstance(d["Value"], dict) and "Fn::GetAtt" in d["Value"]
+    }
+    dlqs = {
+        _queue_id(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for q in QUEUES.values()
+        if "RedrivePolicy" in q["Properties"]
+    }
     assert dlqs | {"ScheduleDeadLetterQueue"} <= watched
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "OperatorTopic"}] for a in alarms)
 
@@ -140,4 +151,6 @@ def test_secrets_reach_functions_only_as_secrets_manager_ids() -> None:
     secret_vars = {name: value for name, value in env.items() if name.endswith("_SECRET_ID")}
     assert len(secret_vars) == len(secrets) == 3
     assert {value["Ref"] for value in secret_vars.values()} == secrets
-    assert not any(word in p.lower() for p in TEMPLATE["Parameters"] for word in ("secret", "password", "apikey"))
+    assert not any(
+        word in p.lower() for p in TEMPLATE["Parameters"] for word in ("secret", "password", "apikey")
+    )

@@ -24,7 +24,9 @@ def _poll(stack: LocalStack) -> Any:
     return stack.fire("InvitationPollFunction.PollSchedule")
 
 
-def _queue_counts(stack: LocalStack, env_name: str = "SYNC_QUEUE_URL", url: str | None = None) -> tuple[int, int]:
+def _queue_counts(
+    stack: LocalStack, env_name: str = "SYNC_QUEUE_URL", url: str | None = None
+) -> tuple[int, int]:
     attrs = stack.client("sqs").get_queue_attributes(
         QueueUrl=url or stack.environment[env_name],
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -38,7 +40,12 @@ def _send(stack: LocalStack, body: dict[str, Any] | str) -> None:
 
 
 def _request(trigger: str = "manual-1", tenant: str = TENANT) -> dict[str, Any]:
-    return {"tenant_id": tenant, "kind": "manual", "trigger": trigger, "requested_at": "2026-11-29T02:00:00+00:00"}
+    return {
+        "tenant_id": tenant,
+        "kind": "manual",
+        "trigger": trigger,
+        "requested_at": "2026-11-29T02:00:00+00:00",
+    }
 
 
 # ------------------------------------------------------------------ schedule -> invitation poll
@@ -80,8 +87,11 @@ def test_poll_failure_changes_nothing_and_fails_the_invocation_for_a_retry(
 
 
 def test_sns_invitation_email_triggers_a_poll(stack: LocalStack) -> None:
-    topic = next(t["TopicArn"] for t in stack.client("sns").list_topics()["Topics"]
-                 if t["TopicArn"].endswith("InvitationEmailTopic"))
+    topic = next(
+        t["TopicArn"]
+        for t in stack.client("sns").list_topics()["Topics"]
+        if t["TopicArn"].endswith("InvitationEmailTopic")
+    )
     before = stack.functions["InvitationPollFunction"].stats["sns:ok"]
     stack.client("sns").publish(TopicArn=topic, Message="A district added SmartPass")
     stack.drain()
@@ -99,7 +109,9 @@ def _activate(blackout: list[str] | None = None) -> None:
         district.save()
 
 
-def test_nightly_tick_fans_out_one_message_per_active_district_and_the_worker_opens_runs(stack: LocalStack) -> None:
+def test_nightly_tick_fans_out_one_message_per_active_district_and_the_worker_opens_runs(
+    stack: LocalStack,
+) -> None:
     _activate()
     outcome = stack.fire("NightlySyncFanoutFunction.NightlySchedule")
     assert outcome.ok
@@ -164,13 +176,15 @@ def test_health_and_unknown_route(stack: LocalStack) -> None:
 
 def test_launch_stores_state_and_redirects_to_classlink_with_pkce(stack: LocalStack) -> None:
     assert stack.gateway is not None
-    response = requests.get(f"{stack.gateway.url}/sso/classlink/launch?return_to=/passes", allow_redirects=False,
-                            timeout=5)
+    response = requests.get(
+        f"{stack.gateway.url}/sso/classlink/launch?return_to=/passes", allow_redirects=False, timeout=5
+    )
     assert response.status_code == 302
     location = urlsplit(response.headers["Location"])
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
     assert f"{location.scheme}://{location.netloc}{location.path}" == (
-        stack.environment["CLASSLINK_LAUNCHPAD_URL"] + "/oauth2/v2/auth")
+        stack.environment["CLASSLINK_LAUNCHPAD_URL"] + "/oauth2/v2/auth"
+    )
     assert query["response_type"] == "code"
     assert query["redirect_uri"] == f"{stack.gateway.url}/sso/classlink/callback"
     assert query["code_challenge_method"] == "S256"

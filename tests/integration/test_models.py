@@ -38,12 +38,21 @@ def test_district_round_trip_with_defaults_and_optimistic_locking() -> None:
 
 
 def test_roster_user_keys_and_lookup_by_classlink_user_id() -> None:
-    RosterUser(tenant_id="2001", sourced_id="5678_T5678-0005", role="teacher", given_name="A", family_name="B",
-               content_hash="h1", classlink_user_id="8708718").save()
-    RosterUser(tenant_id="2001", sourced_id="S-1", role="student", given_name="C", family_name="D",
-               content_hash="h2").save()
-    RosterUser(tenant_id="2002", sourced_id="S-1", role="student", given_name="E", family_name="F",
-               content_hash="h3").save()
+    RosterUser(
+        tenant_id="2001",
+        sourced_id="5678_T5678-0005",
+        role="teacher",
+        given_name="A",
+        family_name="B",
+        content_hash="h1",
+        classlink_user_id="8708718",
+    ).save()
+    RosterUser(
+        tenant_id="2001", sourced_id="S-1", role="student", given_name="C", family_name="D", content_hash="h2"
+    ).save()
+    RosterUser(
+        tenant_id="2002", sourced_id="S-1", role="student", given_name="E", family_name="F", content_hash="h3"
+    ).save()
     assert RosterUser.get("2001", "5678_T5678-0005").role == "teacher"
     assert [u.sourced_id for u in RosterUser.query("2001")] == ["5678_T5678-0005", "S-1"]
     found = list(RosterUser.by_classlink_user_id.query("2001", RosterUser.classlink_user_id == "8708718"))
@@ -52,8 +61,14 @@ def test_roster_user_keys_and_lookup_by_classlink_user_id() -> None:
 
 
 def test_roster_org_round_trip() -> None:
-    RosterOrg(tenant_id="2001", sourced_id="200101", name="North High", org_type="school",
-              parent_sourced_id="2001", content_hash="x").save()
+    RosterOrg(
+        tenant_id="2001",
+        sourced_id="200101",
+        name="North High",
+        org_type="school",
+        parent_sourced_id="2001",
+        content_hash="x",
+    ).save()
     org = RosterOrg.get("2001", "200101")
     assert (org.name, org.org_type, org.active) == ("North High", "school", True)
 
@@ -69,7 +84,9 @@ def test_sync_runs_sort_by_time_newest_first() -> None:
 
 
 def test_login_state_is_consumed_once_and_carries_expiry() -> None:
-    state = LoginState(state="s1", nonce="n", code_verifier="v", expires_at=datetime.now(UTC) + timedelta(minutes=10))
+    state = LoginState(
+        state="s1", nonce="n", code_verifier="v", expires_at=datetime.now(UTC) + timedelta(minutes=10)
+    )
     state.save()
     condition = LoginState.consumed == False  # noqa: E712 (PynamoDB expression)
     LoginState.get("s1").update(actions=[LoginState.consumed.set(True)], condition=condition)
@@ -79,6 +96,10 @@ def test_login_state_is_consumed_once_and_carries_expiry() -> None:
 
 
 def test_login_code_round_trip() -> None:
-    LoginCode(code_hash="abc", tenant_id="2001", sourced_id="S-1",
-              expires_at=datetime.now(UTC) + timedelta(minutes=1)).save()
+    LoginCode(
+        code_hash="abc",
+        tenant_id="2001",
+        sourced_id="S-1",
+        expires_at=datetime.now(UTC) + timedelta(minutes=1),
+    ).save()
     assert LoginCode.get("abc").sourced_id == "S-1"

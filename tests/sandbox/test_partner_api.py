@@ -12,8 +12,12 @@ from classlink_sandbox.server import SandboxServer
 
 
 def _get(sandbox: SandboxServer, path: str, key: str | None = None, **params: Any) -> requests.Response:
-    return requests.get(f"{sandbox.base_url}/partner{path}", params=params, timeout=5,
-                        headers={"Authorization": f"Bearer {key or sandbox.world.partner_api_key}"})
+    return requests.get(
+        f"{sandbox.base_url}/partner{path}",
+        params=params,
+        timeout=5,
+        headers={"Authorization": f"Bearer {key or sandbox.world.partner_api_key}"},
+    )
 
 
 def test_applications_rows_have_the_live_shapes(sandbox: SandboxServer) -> None:
@@ -23,8 +27,18 @@ def test_applications_rows_have_the_live_shapes(sandbox: SandboxServer) -> None:
     rows = response.json()["applications"]
     assert isinstance(rows, list) and len(rows) == 1
     row = rows[0]
-    assert set(row) == {"id", "application_id", "tenant_id", "tenant_name", "bearer", "enabled", "tenant_status",
-                        "oneroster_application_id", "name", "version"}
+    assert set(row) == {
+        "id",
+        "application_id",
+        "tenant_id",
+        "tenant_name",
+        "bearer",
+        "enabled",
+        "tenant_status",
+        "oneroster_application_id",
+        "name",
+        "version",
+    }
     assert row["tenant_id"] == 3001 and isinstance(row["tenant_id"], int)
     assert row["enabled"] == "true" and row["tenant_status"] == "Active"
     assert "%2F" in row["oneroster_application_id"] and "/" not in row["oneroster_application_id"]
@@ -55,6 +69,9 @@ def test_server_details_for_direct_oauth1_access(sandbox: SandboxServer, tenant_
     response = _get(sandbox, f"/applications/{tenant_info['oneroster_application_id']}/server")
     server = response.json()["server"]
     assert response.json()["status"] == 1
-    assert server == {"client_id": tenant_info["oauth1_key"], "client_secret": tenant_info["oauth1_secret"],
-                      "endpoint_url": tenant_info["endpoint_url"]}
+    assert server == {
+        "client_id": tenant_info["oauth1_key"],
+        "client_secret": tenant_info["oauth1_secret"],
+        "endpoint_url": tenant_info["endpoint_url"],
+    }
     assert _get(sandbox, "/applications/unknown/server").status_code == 404
