@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from classlink_sandbox.world import Record, Tenant, now_iso
+from classlink_sandbox.world import Record, Tenant
 
 GIVEN = (
     "Ava Liam Noah Emma Olivia Mateo Sofia Lucas Mia Ethan Amara Kenji Zoe Omar Priya Diego "
@@ -71,9 +71,11 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
     )
     href = f"{base_href}/ims/oneroster/v1p1"
     ids = _Ids(spec.id_style, spec.tenant_id)
-    stamp = now_iso()
+    # A fixed import time keeps the same seed byte-for-byte the same district.
+    stamp = "2026-08-01T06:00:00.000Z"
     data = tenant.data
     user_counter = iter(range(1, 10_000_000))
+    emails: list[str] = []
 
     def ref(kind: str, collection: str, sourced_id: str) -> Record:
         return {"href": f"{href}/{collection}/{sourced_id}", "sourcedId": sourced_id, "type": kind}
@@ -127,14 +129,15 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
         sourced_id = ids.make(prefix, n)
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
         username = f"{given}.{family}{n}".lower()
-        roll = rng.random()
-        # ~2% have no e-mail, ~1% share one with another user (siblings, shared staff inboxes).
-        if roll < 0.02:
+        # Every 50th user has no e-mail and every 97th shares the previous user's (siblings,
+        # shared staff inboxes): by rule rather than chance, so even small districts have both.
+        if n % 50 == 0:
             email = ""
-        elif roll < 0.03:
-            email = f"{family.lower()}.family@example.k12.us"
+        elif n % 97 == 0 and emails:
+            email = emails[-1]
         else:
             email = f"{username}@example.k12.us"
+        emails.append(email)
         record = {
             "sourcedId": sourced_id,
             "status": "active",
@@ -144,7 +147,7 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
                 {"type": "Fed", "identifier": sourced_id},
                 {"type": "StateID", "identifier": f"{rng.randrange(10**9):09d}"},
             ],
-            "enabledUser": "false" if rng.random() < 0.01 else "true",
+            "enabledUser": "false" if n % 101 == 0 else "true",
             "givenName": given,
             "familyName": family,
             "middleName": rng.choice(("", "J", "Marie", "Lee")),
