@@ -10,6 +10,7 @@ non-numeric sourcedIds, duplicate and missing e-mails, and the fields we must ne
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from classlink_sandbox.world import Record, Tenant
@@ -77,8 +78,18 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
     user_counter = iter(range(1, 10_000_000))
     emails: list[str] = []
 
+    refs: dict[tuple[str, str], Record] = {}
+
     def ref(kind: str, collection: str, sourced_id: str) -> Record:
-        return {"href": f"{href}/{collection}/{sourced_id}", "sourcedId": sourced_id, "type": kind}
+        # One shared object per referenced record: a 200,000-user district has ~1M references.
+        found = refs.get((collection, sourced_id))
+        if found is None:
+            found = refs[(collection, sourced_id)] = {
+                "href": f"{href}/{collection}/{sourced_id}",
+                "sourcedId": sourced_id,
+                "type": kind,
+            }
+        return found
 
     district_id = str(spec.tenant_id)
     data["orgs"][district_id] = {
@@ -250,22 +261,21 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
 
 def _enroll(
     data: dict[str, dict[str, Record]],
-    ref: object,
+    make_ref: Callable[[str, str, str], Record],
     user_id: str,
     class_id: str,
     school: str,
     role: str,
     stamp: str,
 ) -> None:
-    make_ref = ref  # typed loosely: the closure above
     enrollment_id = f"{class_id}:{user_id}"
     data["enrollments"][enrollment_id] = {
         "sourcedId": enrollment_id,
         "status": "active",
         "dateLastModified": stamp,
-        "user": make_ref("user", "users", user_id),  # type: ignore[operator]
-        "class": make_ref("class", "classes", class_id),  # type: ignore[operator]
-        "school": make_ref("org", "orgs", school),  # type: ignore[operator]
+        "user": make_ref("user", "users", user_id),
+        "class": make_ref("class", "classes", class_id),
+        "school": make_ref("org", "orgs", school),
         "role": role,
         "primary": "true" if role == "teacher" else "false",
         "beginDate": "2026-08-24",

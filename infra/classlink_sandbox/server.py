@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,12 +36,13 @@ class SandboxServer:
         return self.app.base_url
 
     def start(self) -> SandboxServer:
-        self._server = make_server(
-            self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
-        )
-        self.app.set_base_url(f"http://{self.host}:{self._server.server_port}")
+        server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
+        self._server = server
+        self.app.set_base_url(f"http://{self.host}:{server.server_port}")
         self._thread = threading.Thread(
-            target=lambda: self._server.serve_forever(poll_interval=0.05), name="classlink-sandbox", daemon=True
+            target=functools.partial(server.serve_forever, poll_interval=0.05),
+            name="classlink-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self

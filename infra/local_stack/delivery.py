@@ -80,7 +80,9 @@ class SqsSource:
         template's is 30 minutes), so a developer or a test can watch retries and the redrive."""
         released = 0
         for receipt in self.in_flight.values():
-            self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+            self.sqs.change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
+            )
             released += 1
         self.in_flight.clear()
         return released

@@ -4,6 +4,7 @@ payload-2.0 event, then turns the handler's response back into HTTP."""
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -36,7 +37,11 @@ class HttpGateway:
         self.routes = routes
         self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
         self.url = f"http://{host}:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http-gateway", daemon=True)
+        self._thread = threading.Thread(
+            target=functools.partial(self._server.serve_forever, poll_interval=0.05),
+            name="http-gateway",
+            daemon=True,
+        )
 
     def start(self) -> None:
         self._thread.start()
