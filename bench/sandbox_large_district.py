@@ -56,8 +56,8 @@ def main() -> dict[str, object]:
             headers=headers,
             timeout=120,
             params={
-                "limit": 10_000,
-                "offset": offset,
+                "limit": "10000",
+                "offset": str(offset),
                 "sort": "sourcedId",
                 "orderBy": "asc",
                 "fields": "sourcedId,status,role,givenName,familyName,email,orgs",
@@ -74,7 +74,7 @@ def main() -> dict[str, object]:
         f"{info['proxy_base_url']}/users",
         headers=headers,
         timeout=120,
-        params={"filter": "role='teacher'", "limit": 10_000},
+        params={"filter": "role='teacher'", "limit": "10000"},
     ).json()["users"]
     filter_s = time.perf_counter() - t0
     server.stop()
