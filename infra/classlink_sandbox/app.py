@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
@@ -169,8 +169,6 @@ class SandboxApp:
     def _oneroster(self, request: Request, tenant: Tenant, path: str) -> Response:
         params = dict(parse_qsl(request.query_string.decode(), keep_blank_values=True))
         parts = [p for p in path.split("/") if p]
-        from urllib.parse import unquote
-
         parts = [unquote(p) for p in parts]
         if len(parts) == 2:
             envelope, record = self.engine.one(tenant, parts[0], parts[1], params)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 import threading
 from dataclasses import dataclass
@@ -85,8 +86,6 @@ class HttpGateway:
 def _to_http(result: Any) -> Response:
     if not isinstance(result, dict) or "statusCode" not in result:
         # Payload 2.0 lets a handler return a bare value: API Gateway sends it as JSON 200.
-        import json
-
         return Response(json.dumps(result), 200, content_type="application/json")
     body = result.get("body") or ""
     raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()

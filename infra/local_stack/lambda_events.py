@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import time
@@ -9,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from local_stack.template import ACCOUNT_ID
 
@@ -126,8 +128,6 @@ def http_api_event(
     domain_name: str,
 ) -> dict[str, Any]:
     """HTTP API payload format 2.0: headers lowercased and comma-joined, cookies split out."""
-    from urllib.parse import parse_qsl
-
     query: dict[str, str] = {}
     for key, value in parse_qsl(raw_query, keep_blank_values=True):
         query[key] = f"{query[key]},{value}" if key in query else value
@@ -139,8 +139,6 @@ def http_api_event(
         try:
             text_body = body.decode("utf-8")
         except UnicodeDecodeError:
-            import base64
-
             text_body, is_base64 = base64.b64encode(body).decode(), True
     event: dict[str, Any] = {
         "version": "2.0",

@@ -32,7 +32,7 @@ class Provisioner:
         self.region = resolver.region
 
         def client(service: str) -> Any:
-            return boto3.client(service, endpoint_url=endpoint_url, region_name=self.region)  # type: ignore[call-overload]
+            return boto3.client(service, endpoint_url=endpoint_url, region_name=self.region)
 
         self.dynamodb = client("dynamodb")
         self.sqs = client("sqs")

@@ -113,7 +113,7 @@ class LocalStack:
         return next(iter(environments.values()))
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)  # type: ignore[call-overload]
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
 
     def _store_secrets(self) -> None:
         from cryptography.hazmat.primitives import serialization

@@ -8,14 +8,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+from pydantic import ValidationError
 
 from classlink_sandbox.changes import apply_change
 from classlink_sandbox.faults import Fault
 from classlink_sandbox.server import SandboxServer
 from local_stack.stack import LocalStack
+from smartpass.classlink.partner_api import ApplicationRow
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.login import LoginState
 from smartpass.data.sync_runs import SyncRun
+from smartpass.onboarding.discovery import reconcile_districts
 
 TENANT = "2001"
 
@@ -209,3 +212,13 @@ def test_callback_pages_explain_what_happened(stack: LocalStack) -> None:
     assert empty.status_code == 400 and "incomplete" in empty.text
     assert denied.headers["Content-Type"].startswith("text/html")
     assert "Reference:" in denied.text
+
+
+def test_one_unparsable_partner_row_pauses_nobody(stack: LocalStack) -> None:
+    District(tenant_id=TENANT, name="Maple", state=DistrictState.ACTIVE.value).save()
+    try:
+        ApplicationRow.model_validate({"tenant_id": None, "enabled": "maybe"})
+    except ValidationError as bad_row:
+        result = reconcile_districts([bad_row], District.scan())
+    assert result.invalid_rows == 1 and result.paused == []
+    assert District.get(TENANT).state == DistrictState.ACTIVE.value
