@@ -22,26 +22,23 @@ def run_once(stack: LocalStack) -> dict[str, Any]:
     dynamodb, sqs, sns = stack.client("dynamodb"), stack.client("sqs"), stack.client("sns")
 
     tables = sorted(dynamodb.list_tables()["TableNames"])
-    queues = sorted(url.rsplit("/", 1)[1] for url in sqs.list_queues().get("QueueUrls", []))
-    expected_tables = [
-        name
-        for logical, kind in stack.created.items()
-        if kind == "AWS::DynamoDB::Table"
-        for name in [f"{stack.prefix}-{logical}"]
-    ]
-    checks["every template table exists"] = sorted(expected_tables) == tables
-    checks["every template queue exists"] = all(
-        f"{stack.prefix}-{logical}" in queues
-        for logical, kind in stack.created.items()
-        if kind == "AWS::SQS::Queue"
-    )
+    queue_urls = sqs.list_queues().get("QueueUrls", [])
+    declared = {
+        kind: sorted(stack.ref(logical) for logical, k in stack.created.items() if k == kind)
+        for kind in ("AWS::DynamoDB::Table", "AWS::SQS::Queue")
+    }
+    checks["every template table exists"] = declared["AWS::DynamoDB::Table"] == tables
+    checks["every template queue exists"] = set(declared["AWS::SQS::Queue"]) <= set(queue_urls)
 
     poll = stack.fire("InvitationPollFunction.PollSchedule")
     discovered = poll.result.get("discovered", []) if poll.ok else []
     checks["schedule tick -> invitation poll discovered the sandbox district"] = poll.ok and bool(discovered)
 
-    topic = stack.environment.get("INVITATION_EMAIL_TOPIC_ARN") or _topic_arn(sns, "InvitationEmailTopic")
-    sns.publish(TopicArn=topic, Subject="A district added your app", Message="ClassLink notification")
+    sns.publish(
+        TopicArn=stack.ref("InvitationEmailTopic"),
+        Subject="A district added your app",
+        Message="ClassLink notification",
+    )
     stack.drain()
     invite = stack.functions["InvitationPollFunction"].stats
     checks["SNS nudge -> invitation poll"] = invite["sns:ok"] == 1
@@ -94,14 +91,7 @@ def run_once(stack: LocalStack) -> dict[str, Any]:
         "ok": all(checks.values()),
         "checks": checks,
         "tables": tables,
-        "queues": queues,
+        "queues": sorted(url.rsplit("/", 1)[1] for url in queue_urls),
         "discovered_districts": discovered,
         "invocations": {name: dict(f.stats) for name, f in stack.functions.items()},
     }
-
-
-def _topic_arn(sns: Any, logical_id: str) -> str:
-    for topic in sns.list_topics()["Topics"]:
-        if topic["TopicArn"].endswith(f"-{logical_id}"):
-            return str(topic["TopicArn"])
-    raise LookupError(f"topic {logical_id} not found")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.server import ThreadedMotoServer
 
 from local_stack.delivery import ScheduleSource, SnsSource, SqsSource
@@ -58,6 +60,7 @@ class LocalStack:
     sqs_sources: list[SqsSource] = field(default_factory=list)
     sns_sources: list[SnsSource] = field(default_factory=list)
     created: dict[str, str] = field(default_factory=dict)
+    physical: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id -> Ref/attributes
     environment: dict[str, str] = field(default_factory=dict)
     gateway: HttpGateway | None = None
     _moto: ThreadedMotoServer | None = None
@@ -75,6 +78,7 @@ class LocalStack:
         template = load_template()
         resolver = Resolver(template, REGION, self._parameters())
         self.created = Provisioner(template, resolver, self.aws_endpoint, self.prefix).provision()
+        self.physical = resolver.physical
         self.functions = load_functions(template, resolver)
         self.environment = self._lambda_environment(template, resolver)
         os.environ.update(self.environment)
@@ -112,13 +116,14 @@ class LocalStack:
             raise RuntimeError("functions declare different environments; the local stack shares one process")
         return next(iter(environments.values()))
 
+    def ref(self, logical_id: str) -> str:
+        """What `!Ref <logical_id>` resolved to locally (table name, queue URL, topic ARN...)."""
+        return self.physical[logical_id]["Ref"]
+
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.aws_endpoint, region_name=REGION)
 
     def _store_secrets(self) -> None:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-
         secrets = self.client("secretsmanager")
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(

@@ -90,11 +90,7 @@ def test_poll_failure_changes_nothing_and_fails_the_invocation_for_a_retry(
 
 
 def test_sns_invitation_email_triggers_a_poll(stack: LocalStack) -> None:
-    topic = next(
-        t["TopicArn"]
-        for t in stack.client("sns").list_topics()["Topics"]
-        if t["TopicArn"].endswith("InvitationEmailTopic")
-    )
+    topic = stack.ref("InvitationEmailTopic")
     before = stack.functions["InvitationPollFunction"].stats["sns:ok"]
     stack.client("sns").publish(TopicArn=topic, Message="A district added SmartPass")
     stack.drain()
