@@ -71,3 +71,31 @@ def test_admin_impersonates_a_teacher_and_the_launch_looks_like_the_teacher(
     assert claims["classLink_role"] == "Teacher"
     assert not any("imperson" in key.lower() for key in claims)  # A9: nothing marks it
     page.close()
+
+
+def test_sign_in_with_classlink_round_trip_carries_our_state_back(
+    browser: Any, stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    assert stack.gateway is not None
+    page = browser.new_page()
+    page.goto(f"{stack.gateway.url}/sso/classlink/launch?return_to=/passes")
+    assert page.url.startswith(f"{stack_sandbox.base_url}/launchpad/oauth2/v2/auth?")
+    sent_state = parse_qs(urlsplit(page.url).query)["state"][0]
+    page.click("#allow")
+    page.wait_for_load_state()
+    query = _landing(page, stack)
+    assert query["state"] == sent_state and query["code"]
+    page.close()
+
+
+def test_user_who_denies_sees_an_explanation(
+    browser: Any, stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    assert stack.gateway is not None
+    page = browser.new_page()
+    page.goto(f"{stack.gateway.url}/sso/classlink/launch")
+    page.click("#deny")
+    page.wait_for_load_state()
+    assert _landing(page, stack)["error"] == "access_denied"
+    assert "Sign-in was cancelled" in page.inner_text("h1")
+    page.close()
