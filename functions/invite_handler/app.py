@@ -44,6 +44,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "Partner API rows failed validation; no district paused this poll",
             extra={"invalid_rows": result.invalid_rows},
         )
+    if result.empty_list_ignored:
+        metrics.add_metric(name="PartnerApiEmptyListIgnored", unit=MetricUnit.Count, value=1)
+        logger.warning("Partner API listed no tenants while districts are connected; nobody paused")
     summary = {"trigger": _trigger(event), **result.__dict__}
     logger.info("invitation poll done", extra=summary)
     return summary

@@ -112,14 +112,15 @@ class SandboxApp:
             if auth != f"Bearer {self.world.partner_api_key}":
                 return _json({"status": 0, "message": "Unauthorized"}, 401)
             fault = self.faults.take(None, "applications")
-            if fault and fault.kind.startswith("http_"):
-                return self._fault_status(fault)
+            early = self._early_fault(fault)
+            if early is not None:
+                return early
             if path == "/applications":
                 params = dict(parse_qsl(request.query_string.decode()))
                 offset, limit = int(params.get("offset", 0) or 0), int(params.get("limit", 100) or 100)
                 rows = self.world.application_rows()[offset : offset + limit]
                 # C3: an array, and no count headers at all.
-                return _json({"status": 1, "applications": rows})
+                return _body({"status": 1, "applications": [] if _is(fault, "empty") else rows}, fault, {})
             parts = path.split("/")
             if len(parts) == 4 and parts[3] == "server":
                 tenant = self.world.tenant_by_application_id(parts[2])
@@ -183,16 +184,9 @@ class SandboxApp:
         self, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None
     ) -> Response:
         fault = self.faults.take(tenant.tenant_id, endpoint)
-        if fault and fault.kind.startswith("http_"):
-            return self._fault_status(fault)
-        if fault and fault.kind == "drop":
-            raise _Dropped
-        if fault and fault.kind == "slow":
-            self.world.lock.release()
-            try:
-                time.sleep(float(fault.params.get("delay_seconds", 2)))
-            finally:
-                self.world.lock.acquire()
+        early = self._early_fault(fault)
+        if early is not None:
+            return early
         if fault and fault.kind == "perm_rev_change":
             tenant.perm_rev += 1
         if fault and fault.kind in ("duplicate_rows", "missing_rows"):
@@ -200,17 +194,29 @@ class SandboxApp:
             params = {**params, "offset": str(max(0, int(params.get("offset", 0) or 0) + shift))}
         page = self.engine.page(tenant, endpoint, params, within)
         rows, total = page.rows, page.total
-        if fault and fault.kind == "empty":
+        if _is(fault, "empty"):
             rows, total = [], 0
         if fault and fault.kind == "count_mismatch":
             total += int(fault.params.get("delta", 5))
         headers = {"x-count": str(len(rows)), "x-total-count": str(total), "x-perm-rev": str(tenant.perm_rev)}
-        if fault and fault.kind == "no_envelope":
-            return _json({"status": "success"}, headers=headers)
-        body = json.dumps({page.envelope: rows}, separators=(",", ":"))
-        if fault and fault.kind == "truncated_json":
-            body = body[: max(1, len(body) // 2)]
-        return Response(body, 200, headers=headers, content_type="application/json")
+        return _body({page.envelope: rows}, fault, headers)
+
+    def _early_fault(self, fault: Fault | None) -> Response | None:
+        """Faults that act before the data is read: an error status, a drop, a delay."""
+        if fault is None:
+            return None
+        if fault.kind.startswith("http_"):
+            return self._fault_status(fault)
+        if fault.kind == "drop":
+            raise _Dropped
+        if fault.kind == "slow":
+            # Let other requests through while this one waits, as a slow server would.
+            self.world.lock.release()
+            try:
+                time.sleep(float(fault.params.get("delay_seconds", 2)))
+            finally:
+                self.world.lock.acquire()
+        return None
 
     def _fault_status(self, fault: Fault) -> Response:
         status = int(fault.kind.split("_")[1])
@@ -412,6 +418,20 @@ def _drop_connection(environ: dict[str, Any]) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+
+def _is(fault: Fault | None, kind: str) -> bool:
+    return fault is not None and fault.kind == kind
+
+
+def _body(payload: dict[str, Any], fault: Fault | None, headers: dict[str, str]) -> Response:
+    """A 200 JSON answer, bent by the faults that act on the body."""
+    if _is(fault, "no_envelope"):
+        payload = {"status": "success"}
+    body = json.dumps(payload, separators=(",", ":"))
+    if _is(fault, "truncated_json"):
+        body = body[: max(1, len(body) // 2)]
+    return Response(body, 200, headers=headers, content_type="application/json")
 
 
 def _html(text: str, status: int = 200) -> Response:

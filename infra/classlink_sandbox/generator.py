@@ -24,7 +24,6 @@ FAMILY = (
     "Tanaka Murphy Reyes Ali Schmidt Dubois Walker Chen Singh Moreau Costa Ivanova Park Diaz"
 ).split()
 SUBJECTS = ("Math", "Science", "English", "History", "Art", "Music", "PE", "Spanish", "Computer Science")
-ROLE_LEVEL = {"student": 4, "teacher": 3, "aide": 3, "administrator": 2, "guardian": 5}
 
 
 @dataclass(frozen=True)

@@ -157,10 +157,11 @@ class Predicate:
     value: str
 
     def test(self, record: Record) -> bool:
-        actual: Any = record
+        # Dotted fields reach into objects and lists of objects (orgs.sourcedId, class.sourcedId).
+        values: list[Any] = [record]
         for part in self.field.split("."):
-            actual = actual.get(part) if isinstance(actual, dict) else None
-        values = actual if isinstance(actual, list) else [actual]
+            values = [v.get(part) for v in values if isinstance(v, dict)]
+            values = [item for v in values for item in (v if isinstance(v, list) else [v])]
         return any(self._compare("" if v is None else str(v)) for v in values)
 
     def _compare(self, actual: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from typing import Any, TextIO
 
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             summary = run_once(stack)
             emit(out, summary)
             return 0 if summary["ok"] else 1
+        # `kill` (SIGTERM) stops as cleanly as Ctrl-C does.
+        signal.signal(signal.SIGTERM, lambda *_: stack.request_stop())
         stack.run_forever(args.tick_seconds)
         return 0
     except KeyboardInterrupt:

@@ -88,6 +88,9 @@ class LocalStack:
         self.gateway.start()
         return self
 
+    def request_stop(self) -> None:
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         if self.gateway:

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 from pydantic import ValidationError
 
 from classlink_sandbox.changes import apply_change
 from classlink_sandbox.faults import Fault
+from classlink_sandbox.generator import DistrictSpec, generate
 from classlink_sandbox.server import SandboxServer
 from local_stack.stack import LocalStack
 from smartpass.classlink.partner_api import ApplicationRow
@@ -65,28 +67,57 @@ def test_poll_pauses_a_district_that_removed_the_app_and_resumes_it(
     stack: LocalStack, stack_sandbox: SandboxServer
 ) -> None:
     tenant = stack_sandbox.world.tenants[int(TENANT)]
-    _poll(stack)
+    other = stack_sandbox.world.tenants.get(2002) or stack_sandbox.world.add_tenant(
+        generate(DistrictSpec(tenant_id=2002, name="Birch County", students=10, teachers=2))
+    )
+    apply_change(other, {"op": "add_app"})
     try:
+        assert sorted(_poll(stack).result["discovered"]) == [TENANT, "2002"]
         apply_change(tenant, {"op": "remove_app"})
         assert _poll(stack).result["paused"] == [TENANT]
         paused = District.get(TENANT)
         assert paused.state == DistrictState.PAUSED.value
         assert "no longer listed" in (paused.state_reason or "")
+        apply_change(other, {"op": "disable_sharing"})
+        assert _poll(stack).result["paused"] == ["2002"]
+        assert "disabled the app" in (District.get("2002").state_reason or "")
+        apply_change(tenant, {"op": "add_app"})
+        assert _poll(stack).result["resumed"] == [TENANT]
+        assert District.get(TENANT).state == DistrictState.CONNECTING.value
     finally:
         apply_change(tenant, {"op": "add_app"})
-    assert _poll(stack).result["resumed"] == [TENANT]
-    assert District.get(TENANT).state == DistrictState.CONNECTING.value
+        apply_change(other, {"op": "enable_sharing"})
+        apply_change(other, {"op": "remove_app"})
 
 
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("http_503", "answered 503"),
+        ("http_429", "answered 429"),
+        ("no_envelope", "no applications array"),
+        ("truncated_json", "invalid JSON"),
+        ("drop", "unreachable"),
+    ],
+)
 def test_poll_failure_changes_nothing_and_fails_the_invocation_for_a_retry(
-    stack: LocalStack, stack_sandbox: SandboxServer
+    stack: LocalStack, stack_sandbox: SandboxServer, kind: str, reason: str
 ) -> None:
     _poll(stack)
     before = District.get(TENANT).serialize()
-    stack_sandbox.app.faults.add(Fault(kind="http_503", collection="applications", times=1))
+    stack_sandbox.app.faults.add(Fault(kind=kind, collection="applications", times=1))
     outcome = _poll(stack)
-    assert not outcome.ok and "503" in (outcome.error or "")
+    assert not outcome.ok and reason in (outcome.error or "")
     assert District.get(TENANT).serialize() == before
+    assert stack_sandbox.world.partner_api_key not in (outcome.error or "")
+
+
+def test_an_empty_tenant_list_pauses_nobody(stack: LocalStack, stack_sandbox: SandboxServer) -> None:
+    _poll(stack)
+    stack_sandbox.app.faults.add(Fault(kind="empty", collection="applications", times=1))
+    outcome = _poll(stack)
+    assert outcome.ok and outcome.result["paused"] == [] and outcome.result["empty_list_ignored"] is True
+    assert District.get(TENANT).state == DistrictState.CONNECTING.value
 
 
 def test_sns_invitation_email_triggers_a_poll(stack: LocalStack) -> None:

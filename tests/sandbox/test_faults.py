@@ -173,3 +173,21 @@ def test_faults_can_be_listed_and_cleared(admin: Any, users: Any) -> None:
     assert [f["kind"] for f in admin("/faults", {}, method="GET").json()] == ["http_500"]
     admin("/faults", {}, method="DELETE")
     assert users().status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["no_envelope", "truncated_json", "empty", "drop"])
+def test_partner_api_body_faults(admin: Any, sandbox: SandboxServer, kind: str) -> None:
+    admin("/faults", {"kind": kind, "collection": "applications", "times": 1})
+    url = f"{sandbox.base_url}/partner/applications"
+    auth = {"Authorization": f"Bearer {sandbox.world.partner_api_key}"}
+    if kind == "drop":
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(url, headers=auth, timeout=5)
+        return
+    response = requests.get(url, headers=auth, timeout=5)
+    assert response.status_code == 200
+    if kind == "truncated_json":
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(response.text)
+    else:
+        assert response.json().get("applications") in (None, [])

@@ -197,3 +197,15 @@ def test_unenrolled_users_are_shared_only_with_the_toggle(get: Any, sandbox: San
     apply_change(tenant, {"op": "share_unenrolled", "value": True})
     with_toggle = {u["role"] for u in get("/users", limit=10_000).json()["users"]}
     assert {"administrator", "guardian"} <= with_toggle
+
+
+def test_filter_on_a_field_inside_a_list_of_objects(get: Any, sandbox: SandboxServer) -> None:
+    school = next(
+        o["sourcedId"] for o in sandbox.world.tenants[3001].data["orgs"].values() if o["type"] == "school"
+    )
+    users = get("/users", filter=f"orgs.sourcedId='{school}'", limit=10_000).json()["users"]
+    assert users and all(any(o["sourcedId"] == school for o in u["orgs"]) for u in users)
+    enrollments = get("/enrollments", filter=f"school.sourcedId='{school}'", limit=10_000).json()[
+        "enrollments"
+    ]
+    assert enrollments and {e["school"]["sourcedId"] for e in enrollments} == {school}

@@ -3,6 +3,8 @@
 A live tenant we do not know becomes a District in `connecting`. A known district that is no
 longer listed, or listed as disabled, is paused, never deleted. If any row failed to parse we
 pause nobody: that tenant might be the unparsable row, and pausing it would stop its sync.
+Likewise an empty list while districts are connected is treated as ClassLink failing in a
+success-shaped way (prior-art takeaway 5), not as every district leaving at once.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class DiscoveryResult:
     paused: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
     invalid_rows: int = 0
+    empty_list_ignored: bool = False
 
 
 def _pause(district: District, reason: str) -> None:
@@ -71,6 +74,9 @@ def reconcile_districts(
             result.resumed.append(tenant_id)
 
     if result.invalid_rows:
+        return result
+    if not listed and any(d.state != DistrictState.PAUSED.value for d in districts.values()):
+        result.empty_list_ignored = True
         return result
     for tenant_id, district in districts.items():
         if district.state == DistrictState.PAUSED.value:

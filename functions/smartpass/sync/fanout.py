@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -20,12 +19,6 @@ if TYPE_CHECKING:
 # `connecting` for onboarding's initial sync.
 SYNCABLE_STATES = frozenset({DistrictState.ACTIVE.value, DistrictState.ERROR.value})
 SQS_BATCH_LIMIT = 10
-
-
-@dataclass
-class FanoutResult:
-    enqueued: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def plan_nightly(
