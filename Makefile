@@ -12,19 +12,21 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "Python 3.13 is required (pyenv: see .python-version)")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	@echo "creating $(VENV) from requirements.txt and requirements-dev.txt" >&2
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip >&2
+	@$(BIN)/pip install -q -e '.[dev]' >&2
 	@touch $(STAMP)
 
+# stdout of `make run` is only the local stack's JSON lines (recipes are not echoed).
 run: $(STAMP)  ## the local stack: moto server + ClassLink sandbox + handlers; Ctrl-C to stop
-	$(BIN)/python -m local_stack $(ARGS)
+	@$(BIN)/python -m local_stack $(ARGS)
 
 run-once: $(STAMP)  ## one scripted pass through every event kind, JSON summary, exit code
-	$(BIN)/python -m local_stack --once
+	@$(BIN)/python -m local_stack --once
 
 sandbox: $(STAMP)  ## the ClassLink sandbox on its own
-	$(BIN)/python -m classlink_sandbox $(ARGS)
+	@$(BIN)/python -m classlink_sandbox $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check functions infra tests bench
