@@ -11,8 +11,6 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import boto3
-
 from local_stack.template import ACCOUNT_ID, Resolver
 
 Creator = Callable[[str, dict[str, Any]], dict[str, str]]
@@ -24,16 +22,12 @@ def _as_bool(value: Any) -> bool:
 
 class Provisioner:
     def __init__(
-        self, template: Mapping[str, Any], resolver: Resolver, endpoint_url: str, prefix: str
+        self, template: Mapping[str, Any], resolver: Resolver, client: Callable[[str], Any], prefix: str
     ) -> None:
         self.template = template
         self.resolver = resolver
         self.prefix = prefix
         self.region = resolver.region
-
-        def client(service: str) -> Any:
-            return boto3.client(service, endpoint_url=endpoint_url, region_name=self.region)
-
         self.dynamodb = client("dynamodb")
         self.sqs = client("sqs")
         self.sns = client("sns")

@@ -77,7 +77,7 @@ class LocalStack:
 
         template = load_template()
         resolver = Resolver(template, REGION, self._parameters())
-        self.created = Provisioner(template, resolver, self.aws_endpoint, self.prefix).provision()
+        self.created = Provisioner(template, resolver, self.client, self.prefix).provision()
         self.physical = resolver.physical
         self.functions = load_functions(template, resolver)
         self.environment = self._lambda_environment(template, resolver)
