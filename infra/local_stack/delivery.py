@@ -1,40 +1,88 @@
 """Event sources: schedule ticks, SQS event source mappings, SNS subscriptions.
 
-They follow Lambda's rules: an SQS batch is deleted only for the records that succeeded; with
+They follow Lambda's rules. An SQS batch is deleted only for the records that succeeded; with
 ReportBatchItemFailures the response names the failures, and a response naming a message that
 was not in the batch fails the whole batch; an exception fails the whole batch. Failed records
 become visible again after the queue's visibility timeout and go to the DLQ by its redrive.
+
+Schedules and SNS invoke asynchronously: a failed invocation is retried MaximumRetryAttempts
+times (Lambda waits about 1 and 2 minutes between them; here they follow at once), then the
+OnFailure destination receives Lambda's invocation record.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from local_stack.functions import LocalFunction
+from local_stack.functions import Invocation, LocalFunction
 from local_stack.lambda_events import scheduler_input, sns_event, sqs_event
+from local_stack.template import ACCOUNT_ID
 
 log = logging.getLogger("local_stack")
 
 
 @dataclass
+class AsyncInvoker:
+    sqs: Any
+    failures_sent: int = 0
+
+    def invoke(self, function: LocalFunction, event: Any, kind: str) -> Invocation:
+        attempts = 1 + function.max_async_retries
+        outcome = function.invoke(event, kind=kind)
+        for _ in range(attempts - 1):
+            if outcome.ok:
+                return outcome
+            outcome = function.invoke(event, kind=kind)
+        if not outcome.ok:
+            log.error("%s failed %d attempts: %s", function.logical_id, attempts, outcome.error)
+            if function.on_failure_arn:
+                self._send_failure(function, event, outcome, attempts)
+        return outcome
+
+    def _send_failure(self, function: LocalFunction, event: Any, outcome: Invocation, attempts: int) -> None:
+        error_type, _, message = (outcome.error or "").partition(": ")
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{function.region}:{ACCOUNT_ID}:function:"
+                f"{function.physical_name}",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": {"errorType": error_type, "errorMessage": message.split("\n", 1)[0]},
+        }
+        assert function.on_failure_arn is not None
+        queue_url = self.sqs.get_queue_url(QueueName=function.on_failure_arn.rsplit(":", 1)[1])["QueueUrl"]
+        self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record, default=str))
+        self.failures_sent += 1
+
+
+@dataclass
 class ScheduleSource:
     function: LocalFunction
+    invoker: AsyncInvoker
     name: str
     input_template: str
     expression: str
     fired: int = 0
 
-    def fire(self, at: datetime | None = None) -> Any:
+    def fire(self, at: datetime | None = None) -> Invocation:
         scheduled = (at or datetime.now(UTC)).replace(microsecond=0)
-        outcome = self.function.invoke(scheduler_input(self.input_template, scheduled), kind="schedule")
         self.fired += 1
-        if not outcome.ok:
-            log.error("schedule %s -> %s failed: %s", self.name, self.function.logical_id, outcome.error)
-        return outcome
+        return self.invoker.invoke(self.function, scheduler_input(self.input_template, scheduled), "schedule")
 
 
 @dataclass
@@ -114,6 +162,7 @@ class SnsSource:
     SNS to SQS itself), so a boto3 `sns.publish` anywhere reaches the function."""
 
     function: LocalFunction
+    invoker: AsyncInvoker
     sqs: Any
     queue_url: str
     subscription_arn: str
@@ -125,13 +174,9 @@ class SnsSource:
         )
         messages = response.get("Messages", [])
         for message in messages:
-            outcome = self.function.invoke(
-                sns_event(json.loads(message["Body"]), self.subscription_arn), kind="sns"
-            )
-            # Lambda retries failed async invocations; here the message stays and comes back.
-            if outcome.ok:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                self.delivered += 1
-            else:
-                log.error("sns -> %s failed: %s", self.function.logical_id, outcome.error)
+            event = sns_event(json.loads(message["Body"]), self.subscription_arn)
+            # SNS has handed the event to Lambda: from here Lambda's async retries own it.
+            self.invoker.invoke(self.function, event, "sns")
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            self.delivered += 1
         return len(messages)

@@ -30,6 +30,9 @@ class LocalFunction:
     memory_mb: int
     region: str
     events: dict[str, dict[str, Any]]
+    # EventInvokeConfig: retries of an asynchronous invocation, then where the failure goes.
+    max_async_retries: int = 2
+    on_failure_arn: str | None = None
     _handler: Callable[[Any, Any], Any] | None = None
     # One instance per function, as with reserved concurrency 1: keeps module globals sane.
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -59,6 +62,7 @@ def load_functions(template: Mapping[str, Any], resolver: Resolver) -> dict[str,
     functions = {}
     for logical_id, resource in resources_of_type(template, "AWS::Serverless::Function").items():
         props = resource.get("Properties", {})
+        invoke_config = resolver.resolve(props.get("EventInvokeConfig", {}))
         functions[logical_id] = LocalFunction(
             logical_id=logical_id,
             physical_name=resolver.ref(logical_id),
@@ -67,5 +71,7 @@ def load_functions(template: Mapping[str, Any], resolver: Resolver) -> dict[str,
             memory_mb=int(function_property(template, logical_id, "MemorySize") or 128),
             region=resolver.region,
             events={name: resolver.resolve(spec) for name, spec in props.get("Events", {}).items()},
+            max_async_retries=int(invoke_config.get("MaximumRetryAttempts", 2)),
+            on_failure_arn=invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
         )
     return functions

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.server import ThreadedMotoServer
 
-from local_stack.delivery import ScheduleSource, SnsSource, SqsSource
+from local_stack.delivery import AsyncInvoker, ScheduleSource, SnsSource, SqsSource
 from local_stack.functions import LocalFunction, load_functions
 from local_stack.gateway import HttpGateway, Route
 from local_stack.provision import Provisioner
@@ -145,6 +145,7 @@ class LocalStack:
 
     def _wire_events(self) -> None:
         sqs, sns = self.client("sqs"), self.client("sns")
+        invoker = AsyncInvoker(sqs)
         routes: list[Route] = []
         for function in self.functions.values():
             for name, spec in function.events.items():
@@ -152,7 +153,7 @@ class LocalStack:
                 kind = spec["Type"]
                 if kind == "ScheduleV2":
                     self.schedules[f"{function.logical_id}.{name}"] = ScheduleSource(
-                        function, name, props.get("Input", "{}"), props["ScheduleExpression"]
+                        function, invoker, name, props.get("Input", "{}"), props["ScheduleExpression"]
                     )
                 elif kind == "SQS":
                     arn = props["Queue"]
@@ -175,7 +176,7 @@ class LocalStack:
                     sub = sns.subscribe(TopicArn=props["Topic"], Protocol="sqs", Endpoint=arn)[
                         "SubscriptionArn"
                     ]
-                    self.sns_sources.append(SnsSource(function, sqs, url, sub))
+                    self.sns_sources.append(SnsSource(function, invoker, sqs, url, sub))
                 elif kind == "HttpApi":
                     routes.append(Route(props["Method"].upper(), props["Path"], function))
                 else:

@@ -79,6 +79,18 @@ def test_schedules_have_timezone_retry_policy_dlq_and_a_stable_run_key() -> None
         assert "<aws.scheduler.scheduled-time>" in props["Input"]
 
 
+def test_asynchronously_invoked_functions_send_exhausted_failures_to_a_watched_queue() -> None:
+    async_functions = {logical for kind in ("ScheduleV2", "SNS") for logical, _ in _events(kind)}
+    assert async_functions == {"InvitationPollFunction", "NightlySyncFanoutFunction"}
+    for logical in async_functions:
+        config = FUNCTIONS[logical]["Properties"]["EventInvokeConfig"]
+        assert 0 < int(config["MaximumRetryAttempts"]) <= 2
+        on_failure = config["DestinationConfig"]["OnFailure"]
+        assert (
+            on_failure["Type"] == "SQS" and _queue_id(on_failure["Destination"]) == "ScheduleDeadLetterQueue"
+        )
+
+
 def _policy_resources(policy: Any) -> list[Any]:
     if isinstance(policy, dict) and "Statement" in policy:
         return [s.get("Resource") for s in policy["Statement"]]

@@ -105,11 +105,32 @@ def test_poll_failure_changes_nothing_and_fails_the_invocation_for_a_retry(
 ) -> None:
     _poll(stack)
     before = District.get(TENANT).serialize()
-    stack_sandbox.app.faults.add(Fault(kind=kind, collection="applications", times=1))
+    # Fails the first attempt and both of Lambda's async retries (EventInvokeConfig).
+    stack_sandbox.app.faults.add(Fault(kind=kind, collection="applications", times=3))
     outcome = _poll(stack)
     assert not outcome.ok and reason in (outcome.error or "")
     assert District.get(TENANT).serialize() == before
     assert stack_sandbox.world.partner_api_key not in (outcome.error or "")
+    missed = _missed_ticks(stack)
+    assert [m["requestContext"]["condition"] for m in missed] == ["RetriesExhausted"]
+    assert missed[0]["requestContext"]["approximateInvokeCount"] == 3
+    assert missed[0]["requestPayload"]["source"] == "schedule"
+    assert missed[0]["responsePayload"]["errorType"] == "ClassLinkError"
+
+
+def _missed_ticks(stack: LocalStack) -> list[dict[str, Any]]:
+    sqs = stack.client("sqs")
+    messages = sqs.receive_message(QueueUrl=stack.ref("ScheduleDeadLetterQueue"), MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+def test_a_transient_partner_api_failure_is_absorbed_by_lambdas_retry(
+    stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    stack_sandbox.app.faults.add(Fault(kind="http_502", collection="applications", times=2))
+    outcome = _poll(stack)
+    assert outcome.ok and outcome.result["discovered"] == [TENANT]
+    assert _missed_ticks(stack) == []
 
 
 def test_an_empty_tenant_list_pauses_nobody(stack: LocalStack, stack_sandbox: SandboxServer) -> None:
