@@ -143,7 +143,7 @@ class SandboxApp:
         tenant = self.world.tenant_by_application_id(app_id)
         if tenant is None or not ("/" + rest).startswith(ONEROSTER_PREFIX):
             raise OneRosterError(404, "unknownobject", "unknown application or path")
-        if not tenant.enabled or auth != f"Bearer {tenant.bearer}":
+        if not (tenant.enabled and tenant.listed) or auth != f"Bearer {tenant.bearer}":
             return _unauthorized("invalid bearer for this application")
         return self._oneroster(request, tenant, ("/" + rest)[len(ONEROSTER_PREFIX) :])
 
@@ -163,7 +163,7 @@ class SandboxApp:
             )
         except OAuth1Error as exc:
             return _unauthorized(str(exc))
-        if key != tenant.oauth1_key or not tenant.enabled:
+        if key != tenant.oauth1_key or not (tenant.enabled and tenant.listed):
             return _unauthorized("this key is not for this tenant")
         return self._oneroster(request, tenant, ("/" + rest)[len(ONEROSTER_PREFIX) :])
 

@@ -191,8 +191,7 @@ class OidcProvider:
         if form.get("redirect_uri") and form["redirect_uri"] != grant.redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
         self._check_pkce(grant, form.get("code_verifier"))
-        tenant = self.world.tenants[grant.tenant_id]
-        user = tenant.users()[grant.sourced_id]
+        tenant, user = self._user_of(grant, "invalid_grant", 400)
         access_token = secrets.token_urlsafe(32)
         with self._lock:
             self._tokens[access_token] = (grant, time.time() + TOKEN_TTL_SECONDS)
@@ -256,12 +255,20 @@ class OidcProvider:
             found = self._tokens.get(token)
         if found is None or found[1] < time.time():
             raise OAuthError("invalid_token", "missing, unknown or expired access token", 401)
+        self._user_of(found[0], "invalid_token", 401)
         return found[0]
+
+    def _user_of(self, grant: Grant, error: str, status: int) -> tuple[Tenant, Record]:
+        """The grant's user, unless the district purged them since (then the grant is dead)."""
+        tenant = self.world.tenants[grant.tenant_id]
+        user = tenant.users().get(grant.sourced_id)
+        if user is None:
+            raise OAuthError(error, "the user no longer exists in this district", status)
+        return tenant, user
 
     def my_info(self, grant: Grant) -> dict[str, Any]:
         """A5: the documented fields, with the live types code.org observed."""
-        tenant = self.world.tenants[grant.tenant_id]
-        user = tenant.users()[grant.sourced_id]
+        tenant, user = self._user_of(grant, "invalid_token", 401)
         role, level = ROLE.get(user["role"], ("Student", 4))
         return {
             "UserId": tenant.classlink_user_ids[user["sourcedId"]],

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from classlink_sandbox import oidc as oidc_module
+from classlink_sandbox.changes import apply_change
 from classlink_sandbox.server import SandboxServer
 
 REDIRECT = "http://127.0.0.1:9/callback"
@@ -206,3 +207,15 @@ def test_key_rotation_keeps_old_tokens_verifiable_until_the_old_key_is_retired(
     )
     with pytest.raises(jwt.PyJWKClientError):
         jwt.PyJWKClient(jwks_url, cache_keys=False).get_signing_key_from_jwt(old_token)
+
+
+def test_a_user_purged_after_sign_in_gets_no_tokens_and_no_my_info(sandbox: SandboxServer) -> None:
+    tenant = sandbox.world.tenants[3001]
+    token = _token(sandbox, _authorize(sandbox)["code"]).json()["access_token"]
+    pending_code = _authorize(sandbox)["code"]
+    apply_change(tenant, {"op": "purge", "sourcedIds": [_student(sandbox)["sourcedId"]]})
+    assert _token(sandbox, pending_code).json()["error"] == "invalid_grant"
+    info = requests.get(
+        f"{sandbox.base_url}/nodeapi/v2/my/info", timeout=5, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert info.status_code == 401 and info.json()["error"] == "invalid_token"

@@ -148,7 +148,7 @@ def test_proxy_application_id_re_encoded_is_not_found(tenant_info: dict[str, Any
     assert _proxy(tenant_info, tenant_info["bearer"], app_id=double).status_code == 404
 
 
-@pytest.mark.parametrize("op", ["rotate_bearer", "disable_sharing"])
+@pytest.mark.parametrize("op", ["rotate_bearer", "disable_sharing", "remove_app"])
 def test_old_bearer_stops_working_after_rotation_or_unsharing(
     sandbox: SandboxServer, tenant_info: dict[str, Any], op: str
 ) -> None:
