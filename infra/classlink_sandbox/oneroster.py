@@ -227,17 +227,25 @@ class QueryEngine:
     def __init__(self, cache_size: int = 16) -> None:
         self._cache: OrderedDict[tuple[Any, ...], list[Record]] = OrderedDict()
         self._cache_size = cache_size
+        self._enrolled: tuple[tuple[int, int], frozenset[str]] | None = None
 
     def visible(self, tenant: Tenant, collection: str) -> list[Record]:
         key = (tenant.tenant_id, tenant.version, "visible", collection)
         cached = self._cache_get(key)
         if cached is not None:
             return cached
-        rows = list(tenant.data[collection].values())
-        if collection == "users" and not tenant.share_unenrolled:
-            enrolled = tenant.enrolled_user_ids()
-            rows = [r for r in rows if r["sourcedId"] in enrolled]
+        rows = [
+            r for r in tenant.data[collection].values() if self._shared(tenant, collection, r["sourcedId"])
+        ]
         return self._cache_put(key, rows)
+
+    def _shared(self, tenant: Tenant, collection: str, sourced_id: str) -> bool:
+        """Unenrolled users reach the vendor only with the Unenrolled Users toggle (C1)."""
+        if collection != "users" or tenant.share_unenrolled:
+            return True
+        if self._enrolled is None or self._enrolled[0] != (tenant.tenant_id, tenant.version):
+            self._enrolled = ((tenant.tenant_id, tenant.version), frozenset(tenant.enrolled_user_ids()))
+        return sourced_id in self._enrolled[1]
 
     def select(
         self, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None = None
@@ -289,12 +297,12 @@ class QueryEngine:
         if endpoint not in ENDPOINTS:
             raise OneRosterError(404, "unknownobject", f"unknown endpoint {endpoint}")
         collection, fixed = ENDPOINTS[endpoint]
-        record = (
-            next((r for r in self.visible(tenant, collection) if r["sourcedId"] == sourced_id), None)
-            if collection == "users"
-            else tenant.data[collection].get(sourced_id)
-        )
-        if record is None or (fixed and record.get(fixed[0]) != fixed[1]):
+        record = tenant.data[collection].get(sourced_id)
+        if (
+            record is None
+            or not self._shared(tenant, collection, sourced_id)
+            or (fixed and record.get(fixed[0]) != fixed[1])
+        ):
             raise OneRosterError(
                 404, "unknownobject", f"no {SINGULAR[collection]} with sourcedId {sourced_id}"
             )

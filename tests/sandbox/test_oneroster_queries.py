@@ -194,9 +194,12 @@ def test_unenrolled_users_are_shared_only_with_the_toggle(get: Any, sandbox: San
     tenant = sandbox.world.tenants[3001]
     without = {u["role"] for u in get("/users", limit=10_000).json()["users"]}
     assert "administrator" not in without  # C1: unenrolled staff are not sent by default
+    admin = next(u["sourcedId"] for u in tenant.users().values() if u["role"] == "administrator")
+    assert get(f"/users/{quote(admin, safe='')}").status_code == 404
     apply_change(tenant, {"op": "share_unenrolled", "value": True})
     with_toggle = {u["role"] for u in get("/users", limit=10_000).json()["users"]}
     assert {"administrator", "guardian"} <= with_toggle
+    assert get(f"/users/{quote(admin, safe='')}").json()["user"]["role"] == "administrator"
 
 
 def test_filter_on_a_field_inside_a_list_of_objects(get: Any, sandbox: SandboxServer) -> None:
