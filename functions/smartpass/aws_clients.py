@@ -12,21 +12,9 @@ from typing import TYPE_CHECKING
 import boto3
 
 if TYPE_CHECKING:
-    from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
 
 @functools.cache
 def sqs() -> SQSClient:
     return boto3.client("sqs")
-
-
-@functools.cache
-def sns() -> SNSClient:
-    return boto3.client("sns")
-
-
-def reset() -> None:
-    """Forget cached clients (after the endpoint or credentials change)."""
-    sqs.cache_clear()
-    sns.cache_clear()
