@@ -51,6 +51,10 @@ class Settings(BaseModel):
     districts_table: str = Field(alias="DISTRICTS_TABLE", min_length=3)
     roster_users_table: str = Field(alias="ROSTER_USERS_TABLE", min_length=3)
     roster_orgs_table: str = Field(alias="ROSTER_ORGS_TABLE", min_length=3)
+    roster_classes_table: str = Field(alias="ROSTER_CLASSES_TABLE", min_length=3)
+    roster_enrollments_table: str = Field(alias="ROSTER_ENROLLMENTS_TABLE", min_length=3)
+    roster_terms_table: str = Field(alias="ROSTER_TERMS_TABLE", min_length=3)
+    sync_progress_table: str = Field(alias="SYNC_PROGRESS_TABLE", min_length=3)
     sync_runs_table: str = Field(alias="SYNC_RUNS_TABLE", min_length=3)
     login_states_table: str = Field(alias="LOGIN_STATES_TABLE", min_length=3)
     login_codes_table: str = Field(alias="LOGIN_CODES_TABLE", min_length=3)
@@ -66,6 +70,9 @@ class Settings(BaseModel):
     classlink_launchpad_url: str = Field(alias="CLASSLINK_LAUNCHPAD_URL")
     classlink_nodeapi_url: str = Field(alias="CLASSLINK_NODEAPI_URL")
     smartpass_app_url: str = Field(alias="SMARTPASS_APP_URL")
+    # Retries of a 429/5xx from ClassLink: exponential from this base, jittered, capped at 32 s.
+    oneroster_backoff_seconds: float = Field(alias="ONEROSTER_BACKOFF_SECONDS", ge=0, le=30)
+    oneroster_max_retries: int = Field(alias="ONEROSTER_MAX_RETRIES", ge=0, le=10)
 
     @field_validator(
         "sync_queue_url",

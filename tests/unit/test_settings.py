@@ -9,6 +9,10 @@ VALID = {
     "DISTRICTS_TABLE": "districts",
     "ROSTER_USERS_TABLE": "roster-users",
     "ROSTER_ORGS_TABLE": "roster-orgs",
+    "ROSTER_CLASSES_TABLE": "roster-classes",
+    "ROSTER_ENROLLMENTS_TABLE": "roster-enrollments",
+    "ROSTER_TERMS_TABLE": "roster-terms",
+    "SYNC_PROGRESS_TABLE": "sync-progress",
     "SYNC_RUNS_TABLE": "sync-runs",
     "LOGIN_STATES_TABLE": "login-states",
     "LOGIN_CODES_TABLE": "login-codes",
@@ -24,6 +28,8 @@ VALID = {
     "CLASSLINK_LAUNCHPAD_URL": "https://launchpad.classlink.com",
     "CLASSLINK_NODEAPI_URL": "https://nodeapi.classlink.com",
     "SMARTPASS_APP_URL": "https://app.smartpass.app",
+    "ONEROSTER_BACKOFF_SECONDS": "1",
+    "ONEROSTER_MAX_RETRIES": "5",
 }
 
 
