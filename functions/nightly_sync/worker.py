@@ -1,4 +1,5 @@
-"""SQS -> one district's sync per message, with partial batch failures and idempotency."""
+"""SQS -> one piece of one district's sync per message, with partial batch failures and one
+dedupe key (run id, piece and deferral; smartpass.sync.requests)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Json
+from pydantic import BaseModel, Json
 
+from nightly_sync.services import build_services
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
 from smartpass.sync.requests import SyncRequest
-from smartpass.sync.runs import open_run
+from smartpass.sync.runs import RequestOutcome, handle_request
 
 settings = get_settings()
 bind_tables(settings)
@@ -33,33 +36,48 @@ class SyncRequestRecord(SqsRecordModel):
     body: Json[SyncRequest]
 
 
+class Work(BaseModel):
+    dedupe_key: str
+    request: SyncRequest
+
+
 processor = BatchProcessor(event_type=EventType.SQS, model=SyncRequestRecord)
-idempotency_config = IdempotencyConfig(
-    event_key_jmespath="[tenant_id, kind, trigger]", expires_after_seconds=6 * 3600
-)
+idempotency_config = IdempotencyConfig(event_key_jmespath="dedupe_key", expires_after_seconds=24 * 3600)
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+RESULT_METRICS = {"succeeded": "SyncRunsSucceeded", "held": "SyncRunsHeld", "failed": "SyncRunsFailed"}
 
 
-@idempotent_function(
-    data_keyword_argument="request",
-    config=idempotency_config,
-    persistence_store=persistence,
-)
-def handle_request(request: SyncRequest) -> dict[str, str]:
-    run, created = open_run(request)
-    logger.info(
-        "sync run opened" if created else "sync run already open",
-        extra={"tenant_id": run.tenant_id, "run_id": run.run_id, "kind": run.kind},
-    )
-    metrics.add_metric(
-        name="SyncRunsOpened" if created else "DuplicateSyncRequests", unit=MetricUnit.Count, value=1
-    )
-    return {"tenant_id": run.tenant_id, "run_id": run.run_id, "state": run.state}
+@idempotent_function(data_keyword_argument="work", config=idempotency_config, persistence_store=persistence)
+def run_work(work: Work, context: LambdaContext) -> dict[str, Any]:
+    def time_left() -> float:
+        return context.get_remaining_time_in_millis() / 1000
+
+    outcome = handle_request(work.request, build_services(settings, time_left), time_left)
+    _measure(outcome)
+    return outcome.as_dict()
+
+
+def _measure(outcome: RequestOutcome) -> None:
+    logger.info(f"sync request {outcome.state}", extra={**outcome.as_dict(), "notes": outcome.notes})
+    metrics.add_metric(name=RESULT_METRICS.get(outcome.state, "SyncPieces"), unit=MetricUnit.Count, value=1)
+    if outcome.result is not None:
+        totals = outcome.result.counts["total"]
+        for name in ("created", "updated", "deactivated", "reactivated", "invalid", "unchanged"):
+            metrics.add_metric(name=f"Records{name.title()}", unit=MetricUnit.Count, value=totals[name])
+        metrics.add_metric(name="OneRosterRequests", unit=MetricUnit.Count, value=outcome.result.requests)
+        metrics.add_metric(name="OneRosterRetries", unit=MetricUnit.Count, value=outcome.result.retries)
+        metrics.add_metric(name="SyncPieceSeconds", unit=MetricUnit.Seconds, value=outcome.result.seconds)
 
 
 @tracer.capture_method
-def record_handler(record: SyncRequestRecord) -> dict[str, str]:
-    return handle_request(request=record.body)
+def record_handler(record: SyncRequestRecord, lambda_context: LambdaContext) -> dict[str, Any]:
+    request = record.body
+    try:
+        return run_work(work=Work(dedupe_key=request.dedupe_key(), request=request), context=lambda_context)
+    except IdempotencyAlreadyInProgressError:
+        # The same piece is running in another invocation right now; it finishes the work.
+        logger.info("duplicate delivery of a piece in progress", extra={"tenant_id": request.tenant_id})
+        return {"tenant_id": request.tenant_id, "state": "duplicate"}
 
 
 @logger.inject_lambda_context(log_event=False)

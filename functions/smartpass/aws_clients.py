@@ -7,7 +7,7 @@ server) before the first call; in Lambda the same calls reach AWS.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -18,3 +18,8 @@ if TYPE_CHECKING:
 @functools.cache
 def sqs() -> SQSClient:
     return boto3.client("sqs")
+
+
+@functools.cache
+def sns() -> Any:
+    return boto3.client("sns")

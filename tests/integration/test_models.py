@@ -42,16 +42,29 @@ def test_roster_user_keys_and_lookup_by_classlink_user_id() -> None:
         tenant_id="2001",
         sourced_id="5678_T5678-0005",
         role="teacher",
+        app_role="teacher",
         given_name="A",
         family_name="B",
         content_hash="h1",
         classlink_user_id="8708718",
     ).save()
     RosterUser(
-        tenant_id="2001", sourced_id="S-1", role="student", given_name="C", family_name="D", content_hash="h2"
+        tenant_id="2001",
+        sourced_id="S-1",
+        role="student",
+        app_role="student",
+        given_name="C",
+        family_name="D",
+        content_hash="h2",
     ).save()
     RosterUser(
-        tenant_id="2002", sourced_id="S-1", role="student", given_name="E", family_name="F", content_hash="h3"
+        tenant_id="2002",
+        sourced_id="S-1",
+        role="student",
+        app_role="student",
+        given_name="E",
+        family_name="F",
+        content_hash="h3",
     ).save()
     assert RosterUser.get("2001", "5678_T5678-0005").role == "teacher"
     assert [u.sourced_id for u in RosterUser.query("2001")] == ["5678_T5678-0005", "S-1"]

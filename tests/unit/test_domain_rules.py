@@ -81,7 +81,14 @@ def test_sync_request_contract() -> None:
         trigger="schedule:x",
         requested_at=datetime(2026, 11, 29, tzinfo=UTC),
     )
-    assert request.idempotency_key() == "2001|nightly|schedule:x"
+    assert request.dedupe_key() == f"2001|{request.resolved_run_id()}|0|0"
+    assert request.resolved_run_id().startswith("2026-11-29T00:00:00.000000Z#nightly#")
+    again = SyncRequest.model_validate_json(request.model_dump_json())
+    assert again.resolved_run_id() == request.resolved_run_id()  # a redelivery names the same run
+    other = request.model_copy(update={"trigger": "schedule:y"})
+    assert other.resolved_run_id() != request.resolved_run_id()
+    continuation = request.model_copy(update={"run_id": request.resolved_run_id(), "piece": 3})
+    assert continuation.dedupe_key() == f"2001|{request.resolved_run_id()}|3|0"
     with pytest.raises(ValidationError):
         SyncRequest.model_validate_json(
             '{"tenant_id": "2001/../x", "kind": "nightly", "trigger": "t", '

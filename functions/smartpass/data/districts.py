@@ -38,12 +38,20 @@ class ConnectionMode(StrEnum):
     OAUTH1 = "oauth1"  # the tenant's Roster Server directly, OAuth 1.0a HMAC-SHA256 (B2.1)
 
 
+DEFAULT_COLLECTIONS = ("terms", "orgs", "users", "classes", "enrollments")
+
+
 class SyncSettings(MapAttribute):
-    # Share of active users a run may deactivate before it is held for approval.
-    deactivation_threshold_percent = NumberAttribute(default=5)
+    # A run that would deactivate more than the larger of this share and this number of a
+    # collection's active records deactivates nothing and is held for an operator.
+    deactivation_threshold_percent = NumberAttribute(default=10)
+    deactivation_threshold_minimum = NumberAttribute(default=50)
     blackout_dates = ListAttribute(of=UnicodeAttribute, default=list)
-    collections = ListAttribute(of=UnicodeAttribute, default=lambda: ["orgs", "users"])
+    collections = ListAttribute(of=UnicodeAttribute, default=lambda: list(DEFAULT_COLLECTIONS))
+    # OneRoster role -> SmartPass role, or "" to leave that role out; merged over the defaults
+    # (smartpass.sync.collections.DEFAULT_ROLE_MAPPING).
     role_mapping: MapAttribute[str, str] = MapAttribute(default=dict)
+    page_size = NumberAttribute(default=10_000)
 
 
 class RunSummary(MapAttribute):
@@ -52,6 +60,7 @@ class RunSummary(MapAttribute):
     state = UnicodeAttribute()
     finished_at = UTCDateTimeAttribute(null=True)
     message = UnicodeAttribute(null=True)
+    counts: MapAttribute[str, object] = MapAttribute(null=True)
 
 
 class District(BoundModel):
@@ -70,6 +79,9 @@ class District(BoundModel):
     sharing_enabled = BooleanAttribute(default=True)
     sync_settings = SyncSettings(default=SyncSettings)
     last_run = RunSummary(null=True)
+    # The per-district sync lease: the run that holds it and until when (conditional writes).
+    sync_lease_run_id = UnicodeAttribute(null=True)
+    sync_lease_expires_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
     updated_at = UTCDateTimeAttribute(default=utcnow)
     version = VersionAttribute()

@@ -1,4 +1,5 @@
-"""Roster records: users and orgs of a district, keyed (tenant, OneRoster sourcedId).
+"""Roster records of a district (users, orgs, classes, enrollments, terms), keyed (tenant,
+OneRoster sourcedId), one table per kind.
 
 Only what SmartPass uses is stored: never a password, phone, guardian (`agents`) or demographics.
 Records are soft-deactivated (`active = False`), never deleted by a sync.
@@ -8,6 +9,10 @@ Access patterns
 - SSO fallback: by (TenantId, ClassLink UserId) once seen at login   -> GSI by_classlink_user_id
 - sync: every user / org of a district, in sourcedId order, to diff   -> query(tenant_id)
 - a school and its users for the app                                  -> query(tenant_id) + filter
+- sync: the (sourcedId, hash, active) of every record of a district   -> query(tenant_id), projected
+
+A sync writes a record only when its content hash changes, it returns after a deactivation, or
+it is deactivated: `last_written_at` moves then, and never for a record that did not change.
 """
 
 from __future__ import annotations
@@ -44,9 +49,11 @@ class RosterRecord(BoundModel):
     # Hash of the stored fields as last written; a sync writes only when it changes.
     content_hash = UnicodeAttribute()
     first_seen_at = UTCDateTimeAttribute(default=utcnow)
-    last_seen_at = UTCDateTimeAttribute(default=utcnow)
+    last_written_at = UTCDateTimeAttribute(default=utcnow)
+    # The run that last wrote this record (created, changed, reactivated or deactivated it).
+    last_run_id = UnicodeAttribute(null=True)
     deactivated_at = UTCDateTimeAttribute(null=True)
-    deactivation_reason = UnicodeAttribute(null=True)
+    deactivation_reason = UnicodeAttribute(null=True)  # "tobedeleted" or "absent"
 
 
 class RosterUser(RosterRecord):
@@ -54,6 +61,7 @@ class RosterUser(RosterRecord):
         pass
 
     role = UnicodeAttribute()  # OneRoster role, lowercase (student, teacher, aide, administrator...)
+    app_role = UnicodeAttribute()  # SmartPass role from the district's role mapping
     given_name = UnicodeAttribute()
     family_name = UnicodeAttribute()
     email = UnicodeAttribute(null=True)
@@ -74,4 +82,39 @@ class RosterOrg(RosterRecord):
 
     name = UnicodeAttribute()
     org_type = UnicodeAttribute()  # district, school, ...
+    parent_sourced_id = UnicodeAttribute(null=True)
+
+
+class RosterClass(RosterRecord):
+    class Meta(RosterRecord.Meta):
+        pass
+
+    title = UnicodeAttribute()
+    school_sourced_id = UnicodeAttribute()
+    term_sourced_ids = ListAttribute(of=UnicodeAttribute, default=list)
+
+
+class RosterEnrollment(RosterRecord):
+    class Meta(RosterRecord.Meta):
+        pass
+
+    user_sourced_id = UnicodeAttribute()
+    class_sourced_id = UnicodeAttribute()
+    school_sourced_id = UnicodeAttribute(null=True)
+    role = UnicodeAttribute()
+    primary = BooleanAttribute(default=False)
+    begin_date = UnicodeAttribute(null=True)
+    end_date = UnicodeAttribute(null=True)
+
+
+class RosterTerm(RosterRecord):
+    """An academicSession (school year, semester, term, grading period)."""
+
+    class Meta(RosterRecord.Meta):
+        pass
+
+    title = UnicodeAttribute()
+    session_type = UnicodeAttribute()
+    start_date = UnicodeAttribute(null=True)
+    end_date = UnicodeAttribute(null=True)
     parent_sourced_id = UnicodeAttribute(null=True)

@@ -31,30 +31,54 @@ class SyncKind(StrEnum):
 
 class SyncState(StrEnum):
     QUEUED = "queued"
-    RUNNING = "running"
+    RUNNING = "running"  # also between the pieces of a checkpointed run
     SUCCEEDED = "succeeded"
-    HELD = "held"
+    HELD = "held"  # waits for an operator to approve or reject its deactivations
+    APPROVED = "approved"  # was held; the operator applied its deactivations
+    REJECTED = "rejected"  # was held; the operator dropped its deactivations
     FAILED = "failed"
+    SKIPPED = "skipped"  # the district was paused or gone when the run was due
+
+
+TERMINAL_STATES = frozenset(
+    {
+        SyncState.SUCCEEDED,
+        SyncState.HELD,
+        SyncState.APPROVED,
+        SyncState.REJECTED,
+        SyncState.FAILED,
+        SyncState.SKIPPED,
+    }
+)
 
 
 def make_run_id(started_at: datetime, kind: SyncKind, suffix: str) -> str:
     return f"{started_at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{kind.value}#{suffix}"
 
 
-class SyncCounts(MapAttribute):
-    fetched = NumberAttribute(default=0)
-    created = NumberAttribute(default=0)
-    updated = NumberAttribute(default=0)
-    unchanged = NumberAttribute(default=0)
-    deactivated = NumberAttribute(default=0)
-    reactivated = NumberAttribute(default=0)
-    skipped_invalid = NumberAttribute(default=0)
+COUNT_NAMES = (
+    "fetched",
+    "created",
+    "updated",
+    "unchanged",
+    "deactivated",
+    "reactivated",
+    "invalid",
+    "ignored",
+)
 
 
 class Checkpoint(MapAttribute):
-    collection = UnicodeAttribute()
+    """Where the next piece of a run starts: a collection and offset, or the final phase."""
+
+    phase = UnicodeAttribute(default="pull")  # "pull" or "finish"
+    collection = UnicodeAttribute(null=True)
     offset = NumberAttribute(default=0)
+    page_size = NumberAttribute(default=10_000)
     perm_rev = UnicodeAttribute(null=True)
+    total = NumberAttribute(null=True)
+    restarts = NumberAttribute(default=0)
+    saved_at = UTCDateTimeAttribute(null=True)
 
 
 class SyncRun(BoundModel):
@@ -67,12 +91,20 @@ class SyncRun(BoundModel):
     state = UnicodeAttribute(default=SyncState.QUEUED.value)
     # What asked for it (the schedule's scheduled-time, an invitation, an operator) - idempotency.
     trigger = UnicodeAttribute()
-    counts = SyncCounts(default=SyncCounts)
+    # {"users": {"fetched": n, "created": n, ...}, ...} and the sum over collections in "total".
+    counts: MapAttribute[str, object] = MapAttribute(default=dict)
+    requests = NumberAttribute(default=0)
+    retries = NumberAttribute(default=0)
+    pieces = NumberAttribute(default=0)
+    seconds = NumberAttribute(default=0)  # time spent working, summed over pieces
     checkpoint = Checkpoint(null=True)
-    lease_owner = UnicodeAttribute(null=True)
-    lease_expires_at = UTCDateTimeAttribute(null=True)
+    # Invalid records, as "<collection> <sourcedId>: <reason>" (first 50; the count is complete).
+    invalid_records = ListAttribute(of=UnicodeAttribute, default=list)
+    held_deactivations = NumberAttribute(default=0)
     findings = ListAttribute(of=UnicodeAttribute, default=list)
     error = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
+    started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)  # the operator who approved or rejected a hold
     version = VersionAttribute()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 # `connecting` for onboarding's initial sync.
 SYNCABLE_STATES = frozenset({DistrictState.ACTIVE.value, DistrictState.ERROR.value})
 SQS_BATCH_LIMIT = 10
+SEND_ATTEMPTS = 3
 
 
 def plan_nightly(
@@ -43,22 +44,33 @@ def plan_nightly(
     return requests, skipped
 
 
-def enqueue(sqs_client: SQSClient, queue_url: str, requests: list[SyncRequest]) -> list[str]:
-    """Send in batches of 10; raise if SQS refuses any entry so the schedule retries the tick
-    (the worker is idempotent on the trigger, so re-sending the accepted ones is harmless)."""
+def enqueue(
+    sqs_client: SQSClient,
+    queue_url: str,
+    requests: list[SyncRequest],
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """Send in batches of 10. Entries SQS refuses are sent again, alone, up to SEND_ATTEMPTS
+    times; if some still fail, raise so the schedule retries the tick (the worker dedupes on
+    the run id, so the accepted ones arriving twice open one run)."""
     sent: list[str] = []
     for start in range(0, len(requests), SQS_BATCH_LIMIT):
-        chunk = requests[start : start + SQS_BATCH_LIMIT]
-        entries: list[SendMessageBatchRequestEntryTypeDef] = [
-            {
-                "Id": hashlib.sha256(r.idempotency_key().encode()).hexdigest()[:40],
-                "MessageBody": r.model_dump_json(),
-            }
-            for r in chunk
-        ]
-        response = sqs_client.send_message_batch(QueueUrl=queue_url, Entries=entries)
-        if response.get("Failed"):
-            codes = sorted({f.get("Code", "?") for f in response["Failed"]})
-            raise RuntimeError(f"SQS refused {len(response['Failed'])} sync request(s): {codes}")
-        sent.extend(r.tenant_id for r in chunk)
+        pending = {r.tenant_id: r for r in requests[start : start + SQS_BATCH_LIMIT]}
+        for attempt in range(SEND_ATTEMPTS):
+            if attempt:
+                sleep(0.2 * 2**attempt)
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
+                {"Id": tenant_id, "MessageBody": r.model_dump_json()} for tenant_id, r in pending.items()
+            ]
+            response = sqs_client.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            failed = {f["Id"] for f in response.get("Failed", [])}
+            sent.extend(tenant_id for tenant_id in pending if tenant_id not in failed)
+            pending = {tenant_id: r for tenant_id, r in pending.items() if tenant_id in failed}
+            if not pending:
+                break
+        if pending:
+            codes = sorted({f.get("Code", "?") for f in response.get("Failed", [])})
+            raise RuntimeError(
+                f"SQS refused {len(pending)} sync request(s) {SEND_ATTEMPTS} times: {codes}; sent {len(sent)}"
+            )
     return sent

@@ -1,38 +1,83 @@
-"""Opening a sync run: the one place a SyncRun record is created for a request.
+"""Handling one sync request: open (or find) its run, take the district's lease, run a piece,
+record the outcome on the run and the district, and say what happens next.
 
-The run id is derived from the request, so a duplicate or redelivered SQS message finds the run
-it already opened instead of starting a second one.
+- One dedupe key: the run id (requests.py). A duplicate of a request whose run already ended, or
+  whose piece already ran, does nothing.
+- One run per district at a time: a lease on the District row (a conditional write with an
+  expiry). A request that finds another run holding it waits: it is sent again with a delay,
+  which is a success for the message, never a failure that ends in the DLQ. After
+  MAX_DEFERRALS waits the run is recorded as failed with the reason.
+- A run that must continue saves its checkpoint, keeps the lease, and sends its next piece.
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, cast
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
-from smartpass.data.districts import District
-from smartpass.data.sync_runs import SyncRun, SyncState, make_run_id
+from smartpass.classlink.oneroster import OneRosterClient
+from smartpass.data.base import utcnow
+from smartpass.data.districts import District, DistrictState, RunSummary
+from smartpass.data.sync_runs import TERMINAL_STATES, SyncRun, SyncState
 from smartpass.sync.requests import SyncRequest
+from smartpass.sync.runner import PieceResult, run_piece
+
+LEASE_MARGIN = timedelta(minutes=15)  # covers the gap until a continuation message is picked up
+DEFER_SECONDS = 300
+MAX_DEFERRALS = 12  # an hour of waiting for another run of the same district
+# Runs of these kinds may start while the district is in these states. A paused district is
+# never synced; a held one only by an operator's manual run (which re-decides the hold).
+STARTABLE: dict[str, frozenset[str]] = {
+    "initial": frozenset({"connecting", "error", "active", "syncing"}),
+    "nightly": frozenset({"active", "error", "syncing"}),
+    "manual": frozenset({"connecting", "active", "error", "held", "syncing"}),
+}
 
 
 class UnknownDistrict(LookupError):
     """The message names a tenant we have no District row for."""
 
 
-def run_id_for(request: SyncRequest) -> str:
-    digest = hashlib.sha256(request.idempotency_key().encode()).hexdigest()[:12]
-    return make_run_id(request.requested_at, request.kind, digest)
+@dataclass
+class SyncServices:
+    """What a sync needs from outside the domain; the handler builds it."""
+
+    connect: Callable[[District], OneRosterClient]
+    send: Callable[[SyncRequest, int], None]  # a request to the sync queue, with a delay (s)
+    notify: Callable[[str, str], None]  # a subject and a plain-words message for operators
+
+
+@dataclass
+class RequestOutcome:
+    tenant_id: str
+    run_id: str
+    state: str  # a SyncState, "continued", "deferred" or "duplicate"
+    piece: int
+    result: PieceResult | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"tenant_id": self.tenant_id, "run_id": self.run_id, "state": self.state}
+        out["piece"] = self.piece
+        if self.result is not None:
+            out["counts"] = self.result.counts["total"]
+            out["requests"] = self.result.requests
+            out["retries"] = self.result.retries
+            out["seconds"] = self.result.seconds
+            if self.result.message:
+                out["message"] = self.result.message
+        return out
 
 
 def open_run(request: SyncRequest) -> tuple[SyncRun, bool]:
-    """Return (run, created). `created` is False when this request was already seen."""
-    try:
-        District.get(request.tenant_id)
-    except District.DoesNotExist:
-        raise UnknownDistrict(f"no district with tenant id {request.tenant_id}") from None
+    """Return (run, created). `created` is False when this request's run already exists."""
     run = SyncRun(
         tenant_id=request.tenant_id,
-        run_id=run_id_for(request),
+        run_id=request.resolved_run_id(),
         kind=request.kind.value,
         trigger=request.trigger,
         state=SyncState.QUEUED.value,
@@ -42,5 +87,167 @@ def open_run(request: SyncRequest) -> tuple[SyncRun, bool]:
     except PutError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
-        return SyncRun.get(request.tenant_id, run.run_id), False
+        return SyncRun.get(request.tenant_id, run.run_id, consistent_read=True), False
     return run, True
+
+
+def acquire_lease(district: District, run_id: str, seconds: float) -> bool:
+    now = utcnow()
+    free = (
+        District.sync_lease_run_id.does_not_exist()
+        | (District.sync_lease_run_id == run_id)
+        | (District.sync_lease_expires_at < now)
+    )
+    try:
+        district.update(
+            actions=[
+                District.sync_lease_run_id.set(run_id),
+                District.sync_lease_expires_at.set(now + timedelta(seconds=seconds) + LEASE_MARGIN),
+            ],
+            condition=free,
+            add_version_condition=False,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def release_lease(district: District, run_id: str) -> None:
+    try:
+        district.update(
+            actions=[District.sync_lease_run_id.remove(), District.sync_lease_expires_at.remove()],
+            condition=District.sync_lease_run_id == run_id,
+            add_version_condition=False,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def set_district_state(district: District, state: str, reason: str, summary: RunSummary | None) -> None:
+    actions: list[Any] = [
+        District.state.set(state),
+        District.state_reason.set(reason) if reason else District.state_reason.remove(),
+        District.updated_at.set(utcnow()),
+    ]
+    if summary is not None:
+        actions.append(District.last_run.set(summary))
+    district.update(actions=actions, add_version_condition=False)
+
+
+def handle_request(
+    request: SyncRequest, services: SyncServices, time_left: Callable[[], float]
+) -> RequestOutcome:
+    try:
+        district = District.get(request.tenant_id, consistent_read=True)
+    except District.DoesNotExist:
+        raise UnknownDistrict(f"no district with tenant id {request.tenant_id}") from None
+    run, _ = open_run(request)
+    outcome = RequestOutcome(request.tenant_id, run.run_id, run.state, request.piece)
+    if SyncState(run.state) in TERMINAL_STATES or int(run.pieces or 0) > request.piece:
+        outcome.state = "duplicate"
+        return outcome
+    if request.piece == 0 and district.state not in STARTABLE[request.kind.value]:
+        return _finish(run, district, outcome, SyncState.SKIPPED.value, f"district is {district.state}")
+    if not acquire_lease(district, run.run_id, time_left()):
+        return _defer(request, run, district, services, outcome)
+
+    if request.piece == 0:
+        run.update(actions=[SyncRun.state.set(SyncState.RUNNING.value), SyncRun.started_at.set(utcnow())])
+        if district.state != DistrictState.PAUSED.value:
+            set_district_state(
+                district, DistrictState.SYNCING.value, f"{request.kind.value} sync running", None
+            )
+    result, checkpoint = run_piece(run, district, services.connect(district), request.piece, time_left)
+    outcome.result = result
+    actions: list[Any] = [
+        SyncRun.counts.set(result.counts),
+        SyncRun.requests.add(result.requests),
+        SyncRun.retries.add(result.retries),
+        SyncRun.seconds.add(result.seconds),
+        SyncRun.pieces.set(request.piece + 1),
+        SyncRun.findings.set(cast("Any", result.findings)),
+        SyncRun.invalid_records.set(run.invalid_records or []),
+    ]
+    if checkpoint is not None:
+        run.update(actions=[*actions, SyncRun.checkpoint.set(checkpoint)])
+        acquire_lease(district, run.run_id, time_left())
+        services.send(request.model_copy(update={"run_id": run.run_id, "piece": request.piece + 1}), 0)
+        outcome.state = "continued"
+        return outcome
+    run.update(actions=[*actions, SyncRun.checkpoint.remove(), SyncRun.held_deactivations.set(result.held)])
+    return _finish(run, district, outcome, result.state, result.message, services)
+
+
+def _finish(
+    run: SyncRun,
+    district: District,
+    outcome: RequestOutcome,
+    state: str,
+    message: str,
+    services: SyncServices | None = None,
+) -> RequestOutcome:
+    now = utcnow()
+    run.update(
+        actions=[
+            SyncRun.state.set(state),
+            SyncRun.finished_at.set(now),
+            SyncRun.error.set(message) if state == SyncState.FAILED.value else SyncRun.error.remove(),
+        ]
+    )
+    outcome.state = state
+    counts = outcome.result.counts["total"] if outcome.result else None
+    summary = RunSummary(
+        run_id=run.run_id, kind=run.kind, state=state, finished_at=now, message=message or None
+    )
+    if counts is not None:
+        summary.counts = counts
+    district_state = {
+        SyncState.SUCCEEDED.value: DistrictState.ACTIVE.value,
+        SyncState.HELD.value: DistrictState.HELD.value,
+        SyncState.FAILED.value: DistrictState.ERROR.value,
+    }.get(state)
+    if district_state is not None:
+        set_district_state(
+            district, district_state, "" if state == SyncState.SUCCEEDED.value else message, summary
+        )
+    release_lease(district, run.run_id)
+    if services is not None and state in (SyncState.HELD.value, SyncState.FAILED.value):
+        verb = "is held for approval" if state == SyncState.HELD.value else "failed"
+        services.notify(
+            f"SmartPass sync {verb}: {district.name}",
+            f"The {run.kind} roster sync of {district.name} (ClassLink tenant {district.tenant_id}) {verb}.\n"
+            f"Run: {run.run_id}\nWhy: {message}\n"
+            + (
+                "Nothing was deactivated. Review the run and approve or reject it."
+                if state == SyncState.HELD.value
+                else "Records already received were kept; nothing was deactivated."
+            ),
+        )
+    return outcome
+
+
+def _defer(
+    request: SyncRequest, run: SyncRun, district: District, services: SyncServices, outcome: RequestOutcome
+) -> RequestOutcome:
+    if request.deferrals >= MAX_DEFERRALS:
+        message = (
+            f"another sync of this district ({district.sync_lease_run_id}) kept running for "
+            f"{MAX_DEFERRALS * DEFER_SECONDS // 60} minutes; this run gave up waiting"
+        )
+        run.update(
+            actions=[
+                SyncRun.state.set(SyncState.FAILED.value),
+                SyncRun.error.set(message),
+                SyncRun.finished_at.set(utcnow()),
+            ]
+        )
+        outcome.state = SyncState.FAILED.value
+        outcome.notes.append(message)
+        return outcome
+    services.send(request.model_copy(update={"deferrals": request.deferrals + 1}), DEFER_SECONDS)
+    outcome.state = "deferred"
+    outcome.notes.append(f"district busy with run {district.sync_lease_run_id}")
+    return outcome

@@ -1,0 +1,59 @@
+"""What the worker hands the sync domain: ClassLink connections read from Secrets Manager
+(Powertools Parameters, cached), the sync queue for continuations and deferrals, and the
+operator topic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aws_lambda_powertools.utilities import parameters
+
+from smartpass import aws_clients
+from smartpass.classlink.oneroster import Connection, OneRosterClient, RetryPolicy
+from smartpass.data.districts import District
+from smartpass.settings import Settings
+from smartpass.sync.connection import connection_from_secret, district_secret_id
+from smartpass.sync.requests import SyncRequest
+from smartpass.sync.runs import SyncServices
+
+SECRET_MAX_AGE = 300  # seconds a district's credentials are cached in the warm function
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT_MAX = 60.0
+
+
+def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncServices:
+    def read(district: District, fresh: bool) -> Connection:
+        secret_id = district.credentials_secret_id or district_secret_id(
+            settings.district_secret_prefix, district.tenant_id
+        )
+        secret = parameters.get_secret(secret_id, transform="json", max_age=SECRET_MAX_AGE, force_fetch=fresh)
+        return connection_from_secret(
+            secret, settings.classlink_oneroster_proxy_url, district.oneroster_application_id
+        )
+
+    def connect(district: District) -> OneRosterClient:
+        # A read that outlives a quarter of the time left would leave no room to checkpoint.
+        read_timeout = max(CONNECT_TIMEOUT, min(READ_TIMEOUT_MAX, time_left() / 4))
+        return OneRosterClient(
+            read(district, fresh=False),
+            refresh_connection=lambda: read(district, fresh=True),
+            retry=RetryPolicy(
+                max_retries=settings.oneroster_max_retries,
+                backoff_seconds=settings.oneroster_backoff_seconds,
+            ),
+            timeout=(CONNECT_TIMEOUT, read_timeout),
+        )
+
+    def send(request: SyncRequest, delay_seconds: int) -> None:
+        aws_clients.sqs().send_message(
+            QueueUrl=settings.sync_queue_url,
+            MessageBody=request.model_dump_json(),
+            DelaySeconds=delay_seconds,
+        )
+
+    def notify(subject: str, message: str) -> None:
+        aws_clients.sns().publish(
+            TopicArn=settings.operator_topic_arn, Subject=subject[:100], Message=message
+        )
+
+    return SyncServices(connect=connect, send=send, notify=notify)

@@ -1,0 +1,114 @@
+"""Deciding a held run: what it would deactivate, approve it, or reject it (operator tools call
+these; nothing here knows who is asking beyond the name it is given).
+
+Approval applies exactly the held deactivations that still hold: each one is conditional on the
+record still being active with the content it had when the run was held. A hold is stale once
+a later run of the district has finished (that run decided afresh), and cannot be approved.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from smartpass.data.base import utcnow
+from smartpass.data.districts import District, DistrictState
+from smartpass.data.sync_runs import SyncRun, SyncState
+from smartpass.sync.collections import COLLECTIONS
+from smartpass.sync.progress import HELD, ProgressParts
+from smartpass.sync.runs import acquire_lease, release_lease, set_district_state
+from smartpass.sync.store import RosterStore
+
+DECIDING_SECONDS = 300.0
+SUPERSEDING = frozenset({SyncState.SUCCEEDED.value, SyncState.HELD.value, SyncState.APPROVED.value})
+
+
+class HoldError(RuntimeError):
+    """The hold cannot be decided now; the message says why."""
+
+
+@dataclass
+class HoldReview:
+    tenant_id: str
+    run_id: str
+    by_collection: dict[str, Counter[str]] = field(default_factory=dict)  # reason -> count
+    sample: list[tuple[str, str, str]] = field(default_factory=list)  # (collection, sourcedId, reason)
+
+    @property
+    def total(self) -> int:
+        return sum(sum(c.values()) for c in self.by_collection.values())
+
+
+def _held_run(tenant_id: str, run_id: str) -> SyncRun:
+    try:
+        run = SyncRun.get(tenant_id, run_id, consistent_read=True)
+    except SyncRun.DoesNotExist:
+        raise HoldError(f"no run {run_id} for district {tenant_id}") from None
+    if run.state != SyncState.HELD.value:
+        raise HoldError(f"run {run_id} is {run.state}, not held")
+    later = [
+        r.run_id
+        for r in SyncRun.query(tenant_id, SyncRun.run_id > run_id, consistent_read=True)
+        if r.state in SUPERSEDING
+    ]
+    if later:
+        raise HoldError(
+            f"a later run ({later[-1]}) has decided afresh; this hold is stale and cannot be applied"
+        )
+    return run
+
+
+def review_hold(tenant_id: str, run_id: str, sample_size: int = 20) -> HoldReview:
+    run = _held_run(tenant_id, run_id)
+    review = HoldReview(tenant_id, run.run_id)
+    for collection, (sourced_id, reason, _) in ProgressParts(tenant_id, run_id, utcnow()).load(HELD):
+        review.by_collection.setdefault(collection, Counter())[reason] += 1
+        if len(review.sample) < sample_size:
+            review.sample.append((collection, sourced_id, reason))
+    return review
+
+
+def approve_hold(tenant_id: str, run_id: str, operator: str) -> dict[str, int]:
+    """Apply the held deactivations. Returns {"applied": n, "no_longer_applicable": m}."""
+    run = _held_run(tenant_id, run_id)
+    district = District.get(tenant_id, consistent_read=True)
+    if not acquire_lease(district, run_id, DECIDING_SECONDS):
+        raise HoldError(
+            f"a sync of this district ({district.sync_lease_run_id}) is running; try again after it"
+        )
+    now = utcnow()
+    parts = ProgressParts(tenant_id, run_id, now)
+    outcome: Counter[str] = Counter()
+    stores: dict[str, RosterStore] = {}
+    try:
+        for collection, (sourced_id, reason, digest) in parts.load(HELD):
+            store = stores.get(collection) or stores.setdefault(
+                collection, RosterStore(COLLECTIONS[collection].model, tenant_id, run_id, now)
+            )
+            applied = store.deactivate(sourced_id, reason, expected_hash=digest)
+            outcome["applied" if applied else "no_longer_applicable"] += 1
+        parts.delete([HELD])
+        _decide(run, district, SyncState.APPROVED.value, operator, f"approved by {operator}")
+    finally:
+        release_lease(district, run_id)
+    return {"applied": outcome["applied"], "no_longer_applicable": outcome["no_longer_applicable"]}
+
+
+def reject_hold(tenant_id: str, run_id: str, operator: str) -> None:
+    run = _held_run(tenant_id, run_id)
+    district = District.get(tenant_id, consistent_read=True)
+    ProgressParts(tenant_id, run_id, utcnow()).delete([HELD])
+    _decide(run, district, SyncState.REJECTED.value, operator, f"rejected by {operator}")
+
+
+def _decide(run: SyncRun, district: District, state: str, operator: str, note: str) -> None:
+    run.update(
+        actions=[
+            SyncRun.state.set(state),
+            SyncRun.decided_by.set(operator),
+            SyncRun.findings.set(cast("Any", [*(run.findings or []), note])),
+        ]
+    )
+    if district.state == DistrictState.HELD.value:
+        set_district_state(district, DistrictState.ACTIVE.value, "", None)

@@ -1,0 +1,58 @@
+"""Saving and loading the parts of a run that span invocations (see data/sync_progress.py)."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from smartpass.data.sync_progress import SyncProgress, run_key
+
+PART_ENTRIES = 4_000  # ids per item: a few hundred KB at most before compression
+PROGRESS_TTL = timedelta(days=21)  # a held run can wait this long for an operator
+
+SEEN = "seen"
+PENDING = "pending"
+HELD = "held"
+
+
+class ProgressParts:
+    def __init__(self, tenant_id: str, run_id: str, now: datetime) -> None:
+        self.key = run_key(tenant_id, run_id)
+        self.now = now
+
+    def save(self, kind: str, collection: str, piece: int, entries: list[Any]) -> None:
+        with SyncProgress.batch_write() as batch:
+            for n, start in enumerate(range(0, len(entries), PART_ENTRIES)):
+                chunk = entries[start : start + PART_ENTRIES]
+                batch.save(
+                    SyncProgress(
+                        self.key,
+                        f"{kind}#{collection}#{piece:05d}#{n:04d}",
+                        blob=zlib.compress(json.dumps(chunk, separators=(",", ":")).encode()),
+                        entries=len(chunk),
+                        expires_at=self.now + PROGRESS_TTL,
+                    )
+                )
+
+    def load(self, kind: str, collection: str | None = None) -> Iterator[tuple[str, Any]]:
+        """(collection, entry) for every saved entry of this kind (and collection)."""
+        prefix = f"{kind}#{collection}#" if collection else f"{kind}#"
+        for item in SyncProgress.query(self.key, SyncProgress.part.startswith(prefix), consistent_read=True):
+            part_collection = item.part.split("#")[1]
+            for entry in json.loads(zlib.decompress(item.blob)):
+                yield part_collection, entry
+
+    def delete(self, kinds: Iterable[str], collection: str | None = None) -> None:
+        for kind in kinds:
+            prefix = f"{kind}#{collection}#" if collection else f"{kind}#"
+            parts = list(
+                SyncProgress.query(
+                    self.key, SyncProgress.part.startswith(prefix), attributes_to_get=["run_key", "part"]
+                )
+            )
+            with SyncProgress.batch_write() as batch:
+                for part in parts:
+                    batch.delete(part)

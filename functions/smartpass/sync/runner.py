@@ -1,0 +1,323 @@
+"""One piece of one district's sync run: pull each collection, reconcile, then decide.
+
+A run is one or more pieces. A piece stops before the invocation's time runs out, saves a
+checkpoint (collection, offset, page size, revision, and in SyncProgress the sourcedIds seen so
+far and the deactivations decided so far) and asks for a continuation message; the next piece
+carries on with the same rules, so a 500,000-user district is judged as one pull.
+
+At the end of the pull, every pending deactivation of every collection is weighed together
+against the district's threshold (the larger of a share and a number of each collection's
+active records). Over it, or an empty pull of a collection we hold records of, and the run is
+*held*: nothing is deactivated and operators are told. Otherwise the deactivations are applied.
+A pull that stays inconsistent after restarts, or ClassLink failing after its retries, fails
+the run cleanly: what was written is what ClassLink sent, and nothing is deactivated.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from smartpass.classlink.http import ClassLinkError
+from smartpass.classlink.oneroster import AccessRevoked, OneRosterClient
+from smartpass.data.base import utcnow
+from smartpass.data.districts import District
+from smartpass.data.sync_runs import COUNT_NAMES, Checkpoint, SyncRun, SyncState
+from smartpass.sync.collections import COLLECTIONS, role_mapping
+from smartpass.sync.progress import HELD, PENDING, SEEN, ProgressParts
+from smartpass.sync.pull import CollectionPull, InconsistentPull, Pending
+from smartpass.sync.store import RosterStore
+
+MAX_RESTARTS = 2  # a collection whose pages do not add up is pulled at most three times
+MIN_RESERVE_SECONDS = 2.0  # never start a page with less time than this left
+DEACTIVATIONS_PER_TIME_CHECK = 100
+
+
+@dataclass
+class PieceResult:
+    state: str  # a SyncState, or "continued"
+    counts: dict[str, dict[str, int]]
+    requests: int
+    retries: int
+    seconds: float
+    message: str = ""
+    findings: list[str] = field(default_factory=list)
+    held: int = 0
+
+
+class RunFailed(Exception):
+    """The run cannot finish; the message says why in plain words."""
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+@dataclass
+class Piece:
+    """State of the piece being run. Built by `run_piece`; not reused across invocations."""
+
+    run: SyncRun
+    district: District
+    client: OneRosterClient
+    time_left: Callable[[], float]
+    piece: int
+    now: datetime
+    names: list[str]
+    progress: ProgressParts
+    counts: dict[str, Counter[str]]
+    pending: dict[str, dict[str, Pending]] = field(default_factory=dict)
+    unsaved_pending: dict[str, list[list[str]]] = field(default_factory=dict)
+    findings: list[str] = field(default_factory=list)
+    slowest_page: float = 0.0
+
+    # ---------------------------------------------------------------- time
+    def reserve(self) -> float:
+        return max(MIN_RESERVE_SECONDS, 3 * self.slowest_page)
+
+    def out_of_time(self) -> bool:
+        return self.time_left() < self.reserve()
+
+    # ---------------------------------------------------------------- pull
+    def pull(self, checkpoint: Checkpoint) -> Checkpoint | None:
+        """Pull from the checkpoint on. Returns a checkpoint to continue from, or None when
+        every collection is complete."""
+        start = self.names.index(checkpoint.collection) if checkpoint.collection in self.names else 0
+        for name in self.names[start:]:
+            resume = checkpoint if name == checkpoint.collection and checkpoint.offset else None
+            stopped = self._pull_collection(name, resume)
+            if stopped is not None:
+                return stopped
+        return None
+
+    def _pull_collection(self, name: str, resume: Checkpoint | None) -> Checkpoint | None:
+        spec = COLLECTIONS[name]
+        store = RosterStore(spec.model, self.district.tenant_id, self.run.run_id, self.now)
+        roles = role_mapping(plain_map(self.district.sync_settings.role_mapping))
+        restarts = int(resume.restarts) if resume else 0
+        while True:
+            existing = store.existing()
+            if resume is None:
+                self.counts[name]["active_before"] = sum(1 for _, active in existing.values() if active)
+            pull = CollectionPull(spec, store, roles, existing)
+            offset, page_size = 0, int(self.district.sync_settings.page_size or 10_000)
+            if resume is not None:
+                pull.seen = {sid for _, sid in self.progress.load(SEEN, name)}
+                pull.pending = dict(self.pending.get(name, {}))
+                pull.total = None if resume.total is None else int(resume.total)
+                pull.perm_rev = resume.perm_rev
+                offset, page_size = int(resume.offset), int(resume.page_size)
+            try:
+                while True:
+                    if self.out_of_time():
+                        return self._checkpoint_pull(name, pull, offset, page_size, restarts)
+                    started = time.monotonic()
+                    page = self.client.page(
+                        spec.endpoint, spec.envelope, offset=offset, limit=page_size, fields=spec.fields
+                    )
+                    page_size = page.limit
+                    pull.apply(page)
+                    self.slowest_page = max(self.slowest_page, time.monotonic() - started)
+                    offset += page_size
+                    if len(page.rows) < page_size or (pull.total is not None and offset >= pull.total):
+                        break
+                self.findings += pull.finish_pull()
+            except InconsistentPull as exc:
+                self._absorb(name, pull)
+                restarts += 1
+                self.counts[name]["restarts"] += 1
+                self.progress.delete([SEEN, PENDING], name)
+                self.pending.pop(name, None)
+                self.unsaved_pending.pop(name, None)
+                if restarts > MAX_RESTARTS:
+                    raise RunFailed(
+                        f"ClassLink's {name} did not add up in {restarts} pulls ({exc}); "
+                        "nothing was deactivated"
+                    ) from None
+                resume = None
+                continue
+            self._absorb(name, pull)
+            self.counts[name]["distinct"] = len(pull.seen)
+            self.pending[name] = pull.pending
+            return None
+
+    def _absorb(self, name: str, pull: CollectionPull) -> None:
+        """Add what a pull object did to the run's record, once."""
+        self.counts[name].update(pull.counts)
+        pull.counts.clear()
+        room = 50 - len(self.run.invalid_records or [])
+        if room > 0:
+            self.run.invalid_records = cast(
+                "Any", [*(self.run.invalid_records or []), *pull.invalid_samples[:room]]
+            )
+        pull.invalid_samples.clear()
+        self.unsaved_pending.setdefault(name, []).extend(pull.new_pending)
+        pull.new_pending.clear()
+
+    def _checkpoint_pull(
+        self, name: str, pull: CollectionPull, offset: int, page_size: int, restarts: int
+    ) -> Checkpoint:
+        self.progress.save(SEEN, name, self.piece, pull.new_seen)
+        pull.new_seen.clear()
+        self._absorb(name, pull)
+        self.pending[name] = pull.pending
+        self._save_pending()
+        return Checkpoint(
+            phase="pull",
+            collection=name,
+            offset=offset,
+            page_size=page_size,
+            perm_rev=pull.perm_rev,
+            total=pull.total,
+            restarts=restarts,
+            saved_at=utcnow(),
+        )
+
+    def _save_pending(self) -> None:
+        for name, entries in self.unsaved_pending.items():
+            if entries:
+                self.progress.save(PENDING, name, self.piece, entries)
+        self.unsaved_pending.clear()
+
+    def load_pending(self) -> None:
+        for name, entry in self.progress.load(PENDING):
+            self.pending.setdefault(name, {})[entry[0]] = (entry[1], entry[2])
+
+    # ---------------------------------------------------------------- decide
+    def over_threshold(self) -> list[str]:
+        settings = self.district.sync_settings
+        reasons = []
+        for name in self.names:
+            active = int(self.counts[name].get("active_before", 0))
+            count = len(self.pending.get(name, {}))
+            limit = max(
+                active * float(settings.deactivation_threshold_percent) / 100,
+                float(settings.deactivation_threshold_minimum),
+            )
+            if self.counts[name].get("distinct", 0) == 0 and active > 0:
+                reasons.append(f"ClassLink sent no {name} while we hold {active} active ones")
+            elif count > limit:
+                reasons.append(
+                    f"{count} of {active} active {name} would be deactivated, over the limit of {int(limit)}"
+                )
+        return reasons
+
+    def hold(self, reasons: list[str]) -> int:
+        held = 0
+        for name, entries in self.pending.items():
+            rows = [[sid, reason, digest] for sid, (reason, digest) in entries.items()]
+            self.progress.save(HELD, name, 0, rows)
+            held += len(rows)
+        self.progress.delete([SEEN, PENDING])
+        self.findings += reasons
+        return held
+
+    def apply(self) -> Checkpoint | None:
+        """Apply every pending deactivation (conditional, so a repeat after a checkpoint is
+        harmless). Returns a checkpoint when time runs out first."""
+        done = 0
+        for name in self.names:
+            store = RosterStore(COLLECTIONS[name].model, self.district.tenant_id, self.run.run_id, self.now)
+            for sourced_id, (reason, _) in sorted(self.pending.get(name, {}).items()):
+                done += 1
+                if done % DEACTIVATIONS_PER_TIME_CHECK == 0 and self.time_left() < MIN_RESERVE_SECONDS * 2:
+                    self._save_pending()
+                    return Checkpoint(phase="finish", saved_at=utcnow())
+                if store.deactivate(sourced_id, reason):
+                    self.counts[name]["deactivated"] += 1
+        self.progress.delete([SEEN, PENDING])
+        return None
+
+
+def plain_map(value: Any) -> dict[str, Any]:
+    """A raw PynamoDB MapAttribute (or None, or a dict) as a plain dict."""
+    if value is None:
+        return {}
+    return dict(value.as_dict()) if hasattr(value, "as_dict") else dict(value)
+
+
+def totals(counts: dict[str, Counter[str]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for per in counts.values():
+        total.update({k: v for k, v in per.items() if k in COUNT_NAMES})
+    return {name: int(total.get(name, 0)) for name in COUNT_NAMES}
+
+
+def plain_counts(counts: dict[str, Counter[str]]) -> dict[str, dict[str, int]]:
+    result = {name: {k: int(v) for k, v in sorted(per.items())} for name, per in counts.items()}
+    result["total"] = totals(counts)
+    return result
+
+
+def run_piece(
+    run: SyncRun,
+    district: District,
+    client: OneRosterClient,
+    piece: int,
+    time_left: Callable[[], float],
+) -> tuple[PieceResult, Checkpoint | None]:
+    """Run one piece. Returns the result and, when the run must continue, its checkpoint.
+    Saves nothing to the run record itself: the caller does (runs.py)."""
+    started = time.monotonic()
+    names = [n for n in COLLECTIONS if n in (district.sync_settings.collections or COLLECTIONS)]
+    previous = plain_map(run.counts)
+    counts: dict[str, Counter[str]] = {
+        n: Counter({k: int(v) for k, v in dict(previous.get(n, {})).items()}) for n in names
+    }
+    state = Piece(
+        run=run,
+        district=district,
+        client=client,
+        time_left=time_left,
+        piece=piece,
+        now=utcnow(),
+        names=names,
+        progress=ProgressParts(district.tenant_id, run.run_id, utcnow()),
+        counts=counts,
+        findings=[str(f) for f in run.findings or []],
+    )
+    checkpoint = run.checkpoint or Checkpoint(phase="pull", collection=names[0] if names else None)
+    if piece > 0:
+        state.load_pending()
+    result_state, message, held, next_checkpoint = SyncState.SUCCEEDED.value, "", 0, None
+    try:
+        if checkpoint.phase == "pull":
+            next_checkpoint = state.pull(checkpoint)
+        if next_checkpoint is None:
+            reasons = state.over_threshold()
+            if reasons:
+                held = state.hold(reasons)
+                result_state = SyncState.HELD.value
+                message = f"held for approval: {'; '.join(reasons)}"
+            else:
+                next_checkpoint = state.apply()
+    except AccessRevoked:
+        result_state = SyncState.FAILED.value
+        message = (
+            "ClassLink refused our credentials for this district (401), even after reading them "
+            "again: the district may have removed or disabled the SmartPass app in Roster Server"
+        )
+    except (ClassLinkError, RunFailed) as exc:
+        result_state, message = SyncState.FAILED.value, str(exc)
+    if next_checkpoint is not None and result_state == SyncState.SUCCEEDED.value:
+        result_state = "continued"
+    if result_state == SyncState.FAILED.value:
+        state.progress.delete([SEEN, PENDING])
+    stats = client.stats
+    return (
+        PieceResult(
+            state=result_state,
+            counts=plain_counts(counts),
+            requests=stats.requests,
+            retries=stats.retries,
+            seconds=round(time.monotonic() - started, 3),
+            message=message,
+            findings=state.findings,
+            held=held,
+        ),
+        next_checkpoint if result_state == "continued" else None,
+    )

@@ -1,0 +1,104 @@
+"""The only place a sync writes roster records. Every write here is a change:
+- `create`: a record we have never had (batched, 25 per BatchWriteItem);
+- `update`: a record whose stored fields changed, or that returns after a deactivation. An
+  UpdateItem, so attributes the sync does not own (the ClassLink UserId stored at first login,
+  the last login time) survive;
+- `deactivate`: soft, conditional on the record still being active (and, for an approved hold,
+  still having the content it had when the hold was decided). Nothing is ever deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.models import BatchWrite
+
+from smartpass.data.roster import RosterRecord
+from smartpass.sync.collections import Attributes
+
+
+class RosterStore:
+    def __init__(self, model: type[RosterRecord], tenant_id: str, run_id: str, now: datetime) -> None:
+        self.model = model
+        self.tenant_id = tenant_id
+        self.run_id = run_id
+        self.now = now
+        self._batch: BatchWrite[Any] | None = None
+
+    def existing(self) -> dict[str, tuple[str, bool]]:
+        """sourcedId -> (content hash, active) of every record of the district we hold. Only
+        those three attributes are read; memory grows with the district, not with its fields."""
+        found: dict[str, tuple[str, bool]] = {}
+        query = self.model.query(
+            self.tenant_id,
+            consistent_read=True,
+            attributes_to_get=["sourced_id", "content_hash", "active"],
+        )
+        for item in query:
+            found[item.sourced_id] = (item.content_hash, bool(item.active))
+        return found
+
+    def create(self, sourced_id: str, attributes: Attributes, digest: str) -> None:
+        if self._batch is None:
+            self._batch = self.model.batch_write()
+        self._batch.save(
+            self.model(
+                self.tenant_id,
+                sourced_id,
+                content_hash=digest,
+                active=True,
+                first_seen_at=self.now,
+                last_written_at=self.now,
+                last_run_id=self.run_id,
+                **{k: v for k, v in attributes.items() if v is not None},
+            )
+        )
+
+    def flush(self) -> None:
+        if self._batch is not None:
+            self._batch.commit()
+            self._batch = None
+
+    def update(self, sourced_id: str, attributes: Attributes, digest: str, *, reactivate: bool) -> None:
+        model = self.model
+        actions: list[Any] = [
+            getattr(model, name).remove() if value is None else getattr(model, name).set(value)
+            for name, value in attributes.items()
+        ]
+        actions += [
+            model.content_hash.set(digest),
+            model.last_written_at.set(self.now),
+            model.last_run_id.set(self.run_id),
+        ]
+        if reactivate:
+            actions += [
+                model.active.set(True),
+                model.deactivated_at.remove(),
+                model.deactivation_reason.remove(),
+            ]
+        model(self.tenant_id, sourced_id).update(actions=actions)
+
+    def deactivate(self, sourced_id: str, reason: str, expected_hash: str | None = None) -> bool:
+        """False when the record is no longer active (or changed since the decision)."""
+        model = self.model
+        condition = model.active == True  # noqa: E712 - a PynamoDB condition, not a comparison
+        if expected_hash is not None:
+            condition &= model.content_hash == expected_hash
+        try:
+            model(self.tenant_id, sourced_id).update(
+                actions=[
+                    model.active.set(False),
+                    model.deactivated_at.set(self.now),
+                    model.deactivation_reason.set(reason),
+                    model.last_written_at.set(self.now),
+                    model.last_run_id.set(self.run_id),
+                ],
+                condition=condition,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
