@@ -9,6 +9,13 @@ Ops (JSON body of POST /admin/tenants/{id}/changes, or call apply_change directl
   remove_app / add_app                                     the tenant leaves / joins /applications
   rotate_bearer                                            a new proxy bearer (B5: 401 -> refetch)
   share_unenrolled {"value": bool}                         the Unenrolled Users toggle (C1)
+  set_tenant_status {"value": "Inactive"}                  the row's `tenant_status` in /applications
+
+tenant_status (classlink-facts C2, C3): code.org saw only "Active" on live rows and keeps a
+district only while its row says "Active". No source names the other values ClassLink uses, so
+any non-empty string is accepted ("Inactive", "Suspended", ...; "Active" restores it). Only the
+/applications row changes: nothing says whether ClassLink still serves data for such a tenant,
+so its OneRoster reads keep working (remove_app and disable_sharing are what stop them).
 """
 
 from __future__ import annotations
@@ -54,6 +61,12 @@ def apply_change(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
         result["bearer"] = tenant.bearer
     elif op == "share_unenrolled":
         tenant.share_unenrolled = bool(change.get("value", True))
+    elif op == "set_tenant_status":
+        status = change.get("value")
+        if not isinstance(status, str) or not status.strip():
+            raise ValueError('set_tenant_status needs a non-empty string value, e.g. "Inactive"')
+        tenant.tenant_status = status
+        result["tenant_status"] = status
     else:
         raise ValueError(f"unknown change op {op!r}")
     tenant.touch()

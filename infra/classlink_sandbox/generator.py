@@ -3,13 +3,14 @@
 What a real ClassLink tenant holds (classlink-facts B7, C1): a district org and schools, terms,
 courses, classes, students with guardians (`agents`), teachers, aides, administrators,
 enrollments; plus the awkward cases a sync must survive: unenrolled staff, disabled users,
-non-numeric sourcedIds, duplicate and missing e-mails, and the fields we must never store
-(password, sms, phone, agents).
+non-numeric sourcedIds, duplicate and missing e-mails, names with accents, apostrophes and
+non-Latin scripts, and the fields we must never store (password, sms, phone, agents).
 """
 
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,37 @@ FAMILY = (
     "Garcia Smith Nguyen Johnson Patel Brown Kim Lopez Okafor Rossi Cohen Silva Haddad Novak "
     "Tanaka Murphy Reyes Ali Schmidt Dubois Walker Chen Singh Moreau Costa Ivanova Park Diaz"
 ).split()
+# Names as a district's SIS exports them. Every user whose number n gives n % 10 in 1..5 gets one
+# of these by rule (see `_name`), so even a district of a dozen users has each kind:
+#   1: accented family name   2: accented given name   3: apostrophe in the family name
+#   4: apostrophe in the given name   5: given and family name in a non-Latin script
+# The pick within a pool rotates with n, so no random draw is added (same seed, same bytes).
+ACCENTED_GIVEN = ("Zoë", "José", "Inés", "Søren", "Björn", "Renée", "Chloé", "Łucja")
+ACCENTED_FAMILY = ("García", "Nguyễn", "Müller", "Ødegaard", "Peña", "Dvořák", "Çelik", "Wróbel")
+APOSTROPHE_GIVEN = ("D'Andre", "Ja'Nya", "De'Shawn", "Ke'Ondra")
+APOSTROPHE_FAMILY = ("O'Brien", "D'Angelo", "O'Connor", "D'Souza", "N'Diaye", "O'Neill")
+NON_LATIN_GIVEN = ("美玲", "伟", "지민", "Дмитрий", "أحمد", "さくら", "Νίκος")
+NON_LATIN_FAMILY = ("李", "王", "김", "Иванова", "حداد", "田中", "Παπαδόπουλος")
+# Usernames and e-mail addresses stay ASCII (a sandbox choice: no source in classlink-facts says
+# how districts spell logins for such names): non-Latin names are romanised, the rest lose their
+# accents and apostrophes (`O'Brien` -> `obrien`, `Ødegaard` -> `odegaard`).
+ROMANISED = {
+    "美玲": "meiling",
+    "伟": "wei",
+    "지민": "jimin",
+    "Дмитрий": "dmitry",
+    "أحمد": "ahmed",
+    "さくら": "sakura",
+    "Νίκος": "nikos",
+    "李": "li",
+    "王": "wang",
+    "김": "kim",
+    "Иванова": "ivanova",
+    "حداد": "haddad",
+    "田中": "tanaka",
+    "Παπαδόπουλος": "papadopoulos",
+}
+_NOT_DECOMPOSED = str.maketrans({"Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "ß": "ss", "Æ": "Ae", "æ": "ae"})
 SUBJECTS = ("Math", "Science", "English", "History", "Art", "Music", "PE", "Spanish", "Computer Science")
 
 
@@ -42,6 +74,32 @@ class DistrictSpec:
     # "composite" (5678_T5678-0005, as code.org saw live, classlink-facts A5).
     id_style: str = "composite"
     share_unenrolled: bool = False
+
+
+def _name(n: int, given: str, family: str) -> tuple[str, str]:
+    """User n's names: the plain random draw, or by rule one of the awkward kinds above."""
+    kind, turn = n % 10, n // 10
+    if kind == 1:
+        return given, ACCENTED_FAMILY[turn % len(ACCENTED_FAMILY)]
+    if kind == 2:
+        return ACCENTED_GIVEN[turn % len(ACCENTED_GIVEN)], family
+    if kind == 3:
+        return given, APOSTROPHE_FAMILY[turn % len(APOSTROPHE_FAMILY)]
+    if kind == 4:
+        return APOSTROPHE_GIVEN[turn % len(APOSTROPHE_GIVEN)], family
+    if kind == 5:
+        return NON_LATIN_GIVEN[turn % len(NON_LATIN_GIVEN)], NON_LATIN_FAMILY[turn % len(NON_LATIN_FAMILY)]
+    return given, family
+
+
+def login_part(name: str) -> str:
+    """The ASCII form of a name used in usernames and e-mail addresses."""
+    if name.isascii() and name.isalnum():
+        return name.lower()
+    if name in ROMANISED:
+        return ROMANISED[name]
+    folded = unicodedata.normalize("NFKD", name.translate(_NOT_DECOMPOSED))
+    return "".join(ch for ch in folded if ch.isascii() and ch.isalnum()).lower()
 
 
 def _slug(name: str) -> str:
@@ -137,8 +195,9 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
     def new_user(role: str, school: str, prefix: str, grades: list[str]) -> Record:
         n = next(user_counter)
         sourced_id = ids.make(prefix, n)
-        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
-        username = f"{given}.{family}{n}".lower()
+        # Both draws always happen, so the rule in _name leaves the rest of the stream as it was.
+        given, family = _name(n, rng.choice(GIVEN), rng.choice(FAMILY))
+        username = f"{login_part(given)}.{login_part(family)}{n}"
         # Every 50th user has no e-mail and every 97th shares the previous user's (siblings,
         # shared staff inboxes): by rule rather than chance, so even small districts have both.
         if n % 50 == 0:

@@ -35,7 +35,12 @@ class Tenant:
     oauth1_secret: str = field(default_factory=lambda: secrets.token_hex(20))
     enabled: bool = True
     listed: bool = True  # False once the district removes the app: gone from /applications
+    # C3: code.org saw only "Active" live and keeps rows whose value is "Active"; no source names
+    # the other values, so the admin changes API (set_tenant_status) accepts any non-empty one.
     tenant_status: str = "Active"
+    # The /applications row `id` (C3: the pairing row), fixed when World.add_tenant first sees
+    # the tenant, so it never moves when other tenants join or leave. 0 = not yet assigned.
+    row_id: int = 0
     # classlink-facts C1: only enrolled users are shared unless the district turns this on.
     share_unenrolled: bool = False
     oneroster_enabled: bool = True  # A5: without OneRoster, my/info SourcedId is empty
@@ -77,6 +82,14 @@ class World:
 
     def add_tenant(self, tenant: Tenant) -> Tenant:
         with self.lock:
+            if not tenant.row_id:
+                # A replaced tenant keeps its row; a new one gets the next id, never reused.
+                previous = self.tenants.get(tenant.tenant_id)
+                if previous is not None and previous.row_id:
+                    tenant.row_id = previous.row_id
+                else:
+                    tenant.row_id = self._next_row_id
+                    self._next_row_id += 1
             if not tenant.oneroster_application_id:
                 # Real ids are base64-ish with / and = escaped (C3 sample "MoYPlyQWmG0%3D").
                 raw = f"{tenant.tenant_id}/{secrets.token_urlsafe(6)}="
@@ -101,13 +114,14 @@ class World:
 
     def application_rows(self) -> list[Record]:
         """GET /applications rows, shaped as code.org saw them live (C3): tenant_id integer,
-        enabled as a string, a district only while it has the app added."""
+        enabled as a string, a district only while it has the app added. Each row's `id` is the
+        tenant's own, so it stays the same when another tenant leaves."""
         rows = []
         listed = sorted((t for t in self.tenants.values() if t.listed), key=lambda t: t.tenant_id)
-        for index, tenant in enumerate(listed):
+        for tenant in listed:
             rows.append(
                 {
-                    "id": self._next_row_id + index,
+                    "id": tenant.row_id,
                     "application_id": self.application_id,
                     "tenant_id": tenant.tenant_id,
                     "tenant_name": tenant.name,
