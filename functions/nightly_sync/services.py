@@ -12,7 +12,7 @@ from smartpass import aws_clients
 from smartpass.classlink.oneroster import Connection, OneRosterClient, RetryPolicy
 from smartpass.data.districts import District
 from smartpass.settings import Settings
-from smartpass.sync.connection import connection_from_secret, district_secret_id
+from smartpass.sync.connection import ConnectionUnavailable, connection_from_secret, district_secret_id
 from smartpass.sync.requests import SyncRequest
 from smartpass.sync.runs import SyncServices
 
@@ -26,7 +26,14 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncSe
         secret_id = district.credentials_secret_id or district_secret_id(
             settings.district_secret_prefix, district.tenant_id
         )
-        secret = parameters.get_secret(secret_id, transform="json", max_age=SECRET_MAX_AGE, force_fetch=fresh)
+        try:
+            secret = parameters.get_secret(
+                secret_id, transform="json", max_age=SECRET_MAX_AGE, force_fetch=fresh
+            )
+        except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError):
+            raise ConnectionUnavailable(
+                f"the district's connection secret {secret_id} cannot be read; onboarding stores it"
+            ) from None
         return connection_from_secret(
             secret, settings.classlink_oneroster_proxy_url, district.oneroster_application_id
         )
@@ -36,7 +43,7 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncSe
         read_timeout = max(CONNECT_TIMEOUT, min(READ_TIMEOUT_MAX, time_left() / 4))
         return OneRosterClient(
             read(district, fresh=False),
-            refresh_connection=lambda: read(district, fresh=True),
+            refresh_connection=lambda: _or_none(lambda: read(district, fresh=True)),
             retry=RetryPolicy(
                 max_retries=settings.oneroster_max_retries,
                 backoff_seconds=settings.oneroster_backoff_seconds,
@@ -57,3 +64,11 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncSe
         )
 
     return SyncServices(connect=connect, send=send, notify=notify)
+
+
+def _or_none(read: Callable[[], Connection]) -> Connection | None:
+    """A refresh that cannot read the secret is no fresh connection (the 401 then stands)."""
+    try:
+        return read()
+    except ConnectionUnavailable:
+        return None

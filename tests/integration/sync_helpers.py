@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.client import BaseClient
 from aws_lambda_powertools.utilities import parameters
+from botocore.client import BaseClient
 
 from classlink_sandbox.server import SandboxServer
 from local_stack.stack import LocalStack
@@ -33,7 +33,11 @@ def connect_district(
     tenant = sandbox.world.tenants[int(tenant_id)]
     info = next(t for t in sandbox.describe()["tenants"] if t["tenant_id"] == tenant.tenant_id)
     if mode == "proxy":
-        secret = {"mode": "proxy", "bearer": tenant.bearer, "oneroster_application_id": tenant.oneroster_application_id}
+        secret = {
+            "mode": "proxy",
+            "bearer": tenant.bearer,
+            "oneroster_application_id": tenant.oneroster_application_id,
+        }
     else:
         secret = {
             "mode": "oauth1",

@@ -34,8 +34,9 @@ from smartpass.classlink.http import ClassLinkError, new_session
 
 ONEROSTER_PATH = "/ims/oneroster/v1p1"
 MAX_PAGE_SIZE = 10_000
-MIN_PAGE_SIZE = 50
+MIN_PAGE_SIZE = 10
 RETRY_STATUSES = frozenset({429, 500, 503, 504})
+INVALID_BODY_RETRIES = 2
 
 
 class AccessRevoked(ClassLinkError):
@@ -115,7 +116,7 @@ class RetryPolicy:
     backoff_max_seconds: float = 32.0
     retry_after_max_seconds: int = 120
 
-    def new(self) -> Retry:
+    def new(self, statuses: frozenset[int] = RETRY_STATUSES) -> Retry:
         return Retry(
             total=self.max_retries,
             connect=self.max_retries,
@@ -124,7 +125,7 @@ class RetryPolicy:
             other=0,
             redirect=0,
             allowed_methods=frozenset({"GET"}),
-            status_forcelist=RETRY_STATUSES,
+            status_forcelist=statuses,
             backoff_factor=self.backoff_seconds,
             backoff_max=self.backoff_max_seconds,
             backoff_jitter=self.backoff_seconds,
@@ -169,31 +170,42 @@ class OneRosterClient:
         }
         if fields:
             params["fields"] = ",".join(fields)
+        bad_bodies = 0
         while True:
-            response = self._get(f"/{endpoint}", params)
+            # At the smallest page a 502 is retried like any 5xx.
+            statuses = RETRY_STATUSES if limit > MIN_PAGE_SIZE else RETRY_STATUSES | {502}
+            response = self._get(f"/{endpoint}", params, statuses)
             if response.status_code == 502 and limit > MIN_PAGE_SIZE:
                 limit = max(MIN_PAGE_SIZE, limit // 2)
                 params["limit"] = limit
                 self.stats.page_size_halvings += 1
                 self.stats.retries += 1
                 continue
-            break
-        if response.status_code != 200:
-            raise ClassLinkError(
-                f"OneRoster /{endpoint} answered {response.status_code}", response.status_code
+            if response.status_code != 200:
+                raise ClassLinkError(
+                    f"OneRoster /{endpoint} answered {response.status_code}", response.status_code
+                )
+            try:
+                rows = _envelope(response, endpoint, envelope)
+            except InvalidResponse:
+                # A garbled 200 is never an empty page; asked again, it is usually whole.
+                bad_bodies += 1
+                if bad_bodies > INVALID_BODY_RETRIES:
+                    raise
+                self.stats.retries += 1
+                continue
+            return Page(
+                rows=rows,
+                offset=offset,
+                limit=limit,
+                total=_int_header(response, "x-total-count"),
+                perm_rev=response.headers.get("x-perm-rev"),
             )
-        return Page(
-            rows=_envelope(response, endpoint, envelope),
-            offset=offset,
-            limit=limit,
-            total=_int_header(response, "x-total-count"),
-            perm_rev=response.headers.get("x-perm-rev"),
-        )
 
-    def _get(self, path: str, params: dict[str, str | int]) -> requests.Response:
+    def _get(self, path: str, params: dict[str, str | int], statuses: frozenset[int]) -> requests.Response:
         """One logical GET: retried by the Retry policy, re-signed on every attempt, with one
         credential refresh on a 401."""
-        retry = self._retry.new()
+        retry = self._retry.new(statuses)
         refreshed = False
         while True:
             request = requests.Request("GET", self.connection.base_url + path, params=params)

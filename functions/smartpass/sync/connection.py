@@ -16,8 +16,13 @@ from typing import Any
 from smartpass.classlink.oneroster import Connection, OAuth1Connection, ProxyConnection
 
 
-class BadConnectionSecret(ValueError):
-    """The district's secret is missing a field (the message names fields, never values)."""
+class ConnectionUnavailable(RuntimeError):
+    """The district's connection cannot be read (no secret, or an incomplete one). The message
+    names the problem, never a value."""
+
+
+class BadConnectionSecret(ConnectionUnavailable):
+    """The district's secret is missing a field."""
 
 
 def district_secret_id(prefix: str, tenant_id: str) -> str:

@@ -23,6 +23,7 @@ from smartpass.classlink.oneroster import OneRosterClient
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District, DistrictState, RunSummary
 from smartpass.data.sync_runs import TERMINAL_STATES, SyncRun, SyncState
+from smartpass.sync.connection import ConnectionUnavailable
 from smartpass.sync.requests import SyncRequest
 from smartpass.sync.runner import PieceResult, run_piece
 
@@ -58,6 +59,7 @@ class RequestOutcome:
     state: str  # a SyncState, "continued", "deferred" or "duplicate"
     piece: int
     result: PieceResult | None = None
+    reason: str = ""
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -68,8 +70,8 @@ class RequestOutcome:
             out["requests"] = self.result.requests
             out["retries"] = self.result.retries
             out["seconds"] = self.result.seconds
-            if self.result.message:
-                out["message"] = self.result.message
+        if self.reason:
+            out["reason"] = self.reason
         return out
 
 
@@ -160,7 +162,11 @@ def handle_request(
             set_district_state(
                 district, DistrictState.SYNCING.value, f"{request.kind.value} sync running", None
             )
-    result, checkpoint = run_piece(run, district, services.connect(district), request.piece, time_left)
+    try:
+        client = services.connect(district)
+    except ConnectionUnavailable as exc:
+        return _finish(run, district, outcome, SyncState.FAILED.value, str(exc), services)
+    result, checkpoint = run_piece(run, district, client, request.piece, time_left)
     outcome.result = result
     actions: list[Any] = [
         SyncRun.counts.set(result.counts),
@@ -198,6 +204,7 @@ def _finish(
         ]
     )
     outcome.state = state
+    outcome.reason = message
     counts = outcome.result.counts["total"] if outcome.result else None
     summary = RunSummary(
         run_id=run.run_id, kind=run.kind, state=state, finished_at=now, message=message or None

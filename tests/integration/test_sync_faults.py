@@ -1,0 +1,226 @@
+"""Every sandbox fault kind, credentials that rotate or are revoked, invalid records, leases and
+checkpointed continuation: the outcome is right, or the run failed cleanly and no record
+changed wrongly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from classlink_sandbox.changes import apply_change
+from classlink_sandbox.faults import Fault
+from classlink_sandbox.server import SandboxServer
+from local_stack.stack import LocalStack
+from smartpass.data.districts import District, DistrictState
+from smartpass.data.roster import RosterUser
+from smartpass.data.sync_runs import SyncRun
+from smartpass.sync.runs import acquire_lease
+from tests.integration.sync_helpers import (
+    TENANT,
+    connect_district,
+    count_writes,
+    put_secret,
+    request,
+    send,
+    sync,
+)
+from tests.integration.test_sync import ROSTER_TABLES, _active_users, _counts, _runs, _shared_users, synced
+
+__all__ = ["synced"]  # the fixture, shared with test_sync
+
+
+def _user_snapshot() -> dict[str, Any]:
+    return {u.sourced_id: u.serialize() for u in RosterUser.query(TENANT)}
+
+
+def _nightly(stack: LocalStack, trigger: str) -> SyncRun:
+    sync(stack, kind="nightly", trigger=trigger)
+    return _runs()[-1]
+
+
+def _small_pages(page_size: int = 50) -> None:
+    district = District.get(TENANT)
+    district.sync_settings.page_size = page_size
+    district.save()
+
+
+# ------------------------------------------------------------------ transient faults are absorbed
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("http_429", {"retry_after": 1}),
+        ("http_429", {}),
+        ("http_500", {}),
+        ("http_502", {}),
+        ("http_503", {}),
+        ("slow", {"delay_seconds": 0.5}),
+        ("drop", {}),
+        ("truncated_json", {}),
+        ("no_envelope", {}),
+        ("perm_rev_change", {}),
+        ("count_mismatch", {"delta": 5}),
+        ("duplicate_rows", {"rows": 7}),
+        ("missing_rows", {"rows": 7}),
+    ],
+)
+def test_a_transient_fault_leaves_the_right_roster_and_writes_nothing(
+    stack: LocalStack, synced: SandboxServer, kind: str, params: dict[str, Any]
+) -> None:
+    _small_pages()
+    before = _user_snapshot()
+    synced.app.faults.add(
+        Fault(kind=kind, tenant_id=int(TENANT), collection="users", times=1, after=1, params=params)
+    )
+    with count_writes([stack.environment[t] for t in ROSTER_TABLES]) as writes:
+        run = _nightly(stack, f"schedule:{kind}")
+    assert run.state == "succeeded", run.error
+    assert sum(writes.values()) == 0
+    assert _user_snapshot() == before
+    if kind in ("perm_rev_change", "count_mismatch", "duplicate_rows", "missing_rows"):
+        assert _counts(run, "users")["restarts"] == 1  # the pull did not add up, so it was redone
+    elif kind != "slow":
+        assert int(run.retries) >= 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("http_500", "answered 500"),
+        ("drop", "unreachable"),
+        ("no_envelope", "no 'users' array"),
+        ("perm_rev_change", "did not add up"),
+        ("missing_rows", "did not add up"),
+    ],
+)
+def test_a_lasting_fault_fails_the_run_cleanly(
+    stack: LocalStack, synced: SandboxServer, kind: str, reason: str
+) -> None:
+    _small_pages()
+    tenant = synced.world.tenants[int(TENANT)]
+    gone = sorted(sid for sid, u in _shared_users(synced).items() if u["role"] == "student")[0]
+    apply_change(tenant, {"op": "purge", "sourcedIds": [gone]})
+    before = _user_snapshot()
+    failed_deliveries = stack.sqs_sources[0].failed
+    synced.app.faults.add(
+        Fault(kind=kind, tenant_id=int(TENANT), collection="users", after=1, params={"rows": 3})
+    )
+    run = _nightly(stack, f"schedule:lasting-{kind}")
+    assert run.state == "failed"
+    assert reason in (run.error or "")
+    assert _user_snapshot() == before  # the purged student is not deactivated by a failed pull
+    district = District.get(TENANT)
+    assert district.state == DistrictState.ERROR.value and reason in (district.state_reason or "")
+    assert district.sync_lease_run_id is None
+    assert stack.sqs_sources[0].failed == failed_deliveries  # a clean failure, not a poison message
+
+
+# ------------------------------------------------------------------ credentials
+def test_a_rotated_bearer_is_picked_up_from_the_secret(stack: LocalStack, synced: SandboxServer) -> None:
+    tenant = synced.world.tenants[int(TENANT)]
+    new_bearer = apply_change(tenant, {"op": "rotate_bearer"})["bearer"]
+    secret_id = stack.environment["DISTRICT_SECRET_PREFIX"] + TENANT
+    # Onboarding writes the new bearer to the secret; the worker still has the old one cached.
+    stack.client("secretsmanager").put_secret_value(
+        SecretId=secret_id,
+        SecretString=json.dumps(
+            {
+                "mode": "proxy",
+                "bearer": new_bearer,
+                "oneroster_application_id": tenant.oneroster_application_id,
+            }
+        ),
+    )
+    run = _nightly(stack, "schedule:rotated")
+    assert run.state == "succeeded", run.error
+
+
+def test_revoked_credentials_fail_the_run_and_say_so(stack: LocalStack, synced: SandboxServer) -> None:
+    apply_change(synced.world.tenants[int(TENANT)], {"op": "disable_sharing"})
+    before = _user_snapshot()
+    run = _nightly(stack, "schedule:revoked")
+    assert run.state == "failed" and "refused our credentials" in (run.error or "")
+    assert _user_snapshot() == before
+    assert "refused our credentials" in (District.get(TENANT).state_reason or "")
+
+
+# ------------------------------------------------------------------ invalid records
+def test_invalid_records_are_counted_reported_and_never_written(
+    stack: LocalStack, synced: SandboxServer
+) -> None:
+    tenant = synced.world.tenants[int(TENANT)]
+    students = sorted(sid for sid, u in _shared_users(synced).items() if u["role"] == "student")
+    broken = students[3]
+    apply_change(tenant, {"op": "edit_user", "sourcedId": broken, "fields": {"givenName": None, "role": ""}})
+    added = apply_change(tenant, {"op": "add_users", "count": 1, "role": "student"})["added"][0]
+    apply_change(tenant, {"op": "edit_user", "sourcedId": added, "fields": {"orgs": "not a list"}})
+    before = RosterUser.get(TENANT, broken).serialize()
+    run = _nightly(stack, "schedule:invalid")
+    assert run.state == "succeeded"
+    assert _counts(run, "users")["invalid"] == 2
+    assert any(line.startswith(f"users {broken}:") for line in run.invalid_records)
+    assert any(line.startswith(f"users {added}:") for line in run.invalid_records)
+    assert RosterUser.get(TENANT, broken).serialize() == before  # kept as it was, still active
+    with pytest.raises(RosterUser.DoesNotExist):
+        RosterUser.get(TENANT, added)
+
+
+# ------------------------------------------------------------------ leases
+def test_a_request_for_a_busy_district_waits_instead_of_failing(
+    stack: LocalStack, synced: SandboxServer
+) -> None:
+    assert acquire_lease(District.get(TENANT), "another-run", 600)
+    sqs = stack.client("sqs")
+    send(stack, request(kind="manual", trigger="while-busy"))
+    failed_deliveries = stack.sqs_sources[0].failed
+    stack.drain()
+    run = next(r for r in _runs() if r.trigger == "while-busy")
+    assert run.state == "queued"
+    assert stack.sqs_sources[0].failed == failed_deliveries
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=stack.environment["SYNC_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert attrs["ApproximateNumberOfMessagesDelayed"] == "1"  # sent again, to run after the other
+
+
+# ------------------------------------------------------------------ checkpoint and continuation
+def test_a_run_that_nears_its_time_limit_continues_in_new_messages(
+    stack: LocalStack, synced: SandboxServer
+) -> None:
+    tenant = synced.world.tenants[int(TENANT)]
+    students = sorted(sid for sid, u in _shared_users(synced).items() if u["role"] == "student")
+    apply_change(tenant, {"op": "purge", "sourcedIds": [students[10]]})
+    apply_change(tenant, {"op": "edit_user", "sourcedId": students[11], "fields": {"familyName": "李"}})
+    _small_pages(20)
+    synced.app.faults.add(
+        Fault(kind="slow", tenant_id=int(TENANT), collection="users", params={"delay_seconds": 0.3})
+    )
+    worker = stack.functions["NightlySyncWorkerFunction"]
+    saved = worker.timeout_seconds
+    worker.timeout_seconds = 3
+    try:
+        with count_writes([stack.environment["ROSTER_USERS_TABLE"]]) as writes:
+            run = _nightly(stack, "schedule:long")
+    finally:
+        worker.timeout_seconds = saved
+    assert run.state == "succeeded", run.error
+    assert int(run.pieces) >= 3
+    users = {u.sourced_id: u for u in RosterUser.query(TENANT)}
+    assert not users[students[10]].active and users[students[10]].deactivation_reason == "absent"
+    assert users[students[11]].family_name == "李"
+    # Judged over the whole pull, not the last piece: exactly one deactivated, one updated.
+    assert writes[stack.environment["ROSTER_USERS_TABLE"]] == 2
+    assert len(_active_users()) == len(_shared_users(synced))
+    assert District.get(TENANT).sync_lease_run_id is None
+
+
+def test_both_connection_modes_sync_the_same_roster(stack: LocalStack, stack_sandbox: SandboxServer) -> None:
+    connect_district(stack, stack_sandbox, mode="oauth1")
+    sync(stack, kind="initial", trigger="oauth1")
+    run = _runs()[-1]
+    assert run.state == "succeeded", run.error
+    assert set(_active_users()) == set(_shared_users(stack_sandbox))
+    put_secret(stack, stack.environment["DISTRICT_SECRET_PREFIX"] + TENANT, {"mode": "oauth1"})
+    sync(stack, kind="manual", trigger="broken-secret")
+    assert _runs()[-1].state != "succeeded"
