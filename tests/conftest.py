@@ -2,15 +2,21 @@
 ClassLink sandbox for ClassLink, the local HTTP API for the SSO routes.
 
 The local stack is one per test session: handlers read their settings once per process (cold
-start), exactly as in Lambda, so tests isolate by emptying tables, not by new processes.
+start), exactly as in Lambda, so tests isolate by resetting state, not by new processes. The
+`stack` fixture resets before and after each test (tests run in random order, pytest-randomly):
+tables emptied, every queue emptied including in-flight messages, delivery counters and function
+statistics zeroed, function timeouts back to the template's, sandbox faults cleared, Powertools
+parameter caches cleared.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities import parameters
 
 from classlink_sandbox.generator import DistrictSpec
 from classlink_sandbox.server import SandboxServer
@@ -20,26 +26,50 @@ from local_stack.stack import LocalStack
 CHROMIUM = "/usr/bin/chromium"
 
 
+# SQS (and moto, by default) refuses a second PurgeQueue of a queue within 60 s. Purging between
+# tests is test scaffolding (no function purges), so moto server, which runs in this process,
+# is told to allow it.
+PURGE_SETTING = "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"
+QUEUE_COUNTS = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
+
+
 @pytest.fixture(scope="session")
 def system() -> Iterator[tuple[LocalStack, SandboxServer]]:
+    previous = os.environ.get(PURGE_SETTING)
+    os.environ[PURGE_SETTING] = "false"
     stack, sandbox = start(students=120, teachers=8)
     yield stack, sandbox
     stack.stop()
     sandbox.stop()
+    if previous is None:
+        os.environ.pop(PURGE_SETTING, None)
+    else:
+        os.environ[PURGE_SETTING] = previous
 
 
 @pytest.fixture
 def stack(system: tuple[LocalStack, SandboxServer]) -> Iterator[LocalStack]:
     local, sandbox = system
-    _empty_tables(local)
-    _purge_queues(local)
-    sandbox.app.faults.clear()
+    _reset(local, sandbox)
     yield local
+    _reset(local, sandbox)
 
 
 @pytest.fixture
 def stack_sandbox(system: tuple[LocalStack, SandboxServer], stack: LocalStack) -> SandboxServer:
     return system[1]
+
+
+def _reset(stack: LocalStack, sandbox: SandboxServer) -> None:
+    _empty_queues(stack)
+    _empty_tables(stack)
+    stack.reset_counters()
+    sandbox.app.faults.clear()
+    parameters.clear_caches()
 
 
 def _empty_tables(stack: LocalStack) -> None:
@@ -51,13 +81,19 @@ def _empty_tables(stack: LocalStack) -> None:
                 dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
 
 
-def _purge_queues(stack: LocalStack) -> None:
-    # PurgeQueue is limited to once a minute (moto enforces it as SQS does): receive and delete.
+def _empty_queues(stack: LocalStack) -> None:
+    # A failed delivery leaves its records in flight (invisible for the 30-minute visibility
+    # timeout), where receive-and-delete cannot reach them: release the ones the sources track,
+    # then purge, which also removes in-flight messages nobody tracks (say, a test's own receive).
+    for source in stack.sqs_sources:
+        source.release_failed()
     sqs = stack.client("sqs")
-    for url in sqs.list_queues().get("QueueUrls", []):
-        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            for message in messages:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    urls = sqs.list_queues().get("QueueUrls", [])
+    for url in urls:
+        sqs.purge_queue(QueueUrl=url)
+    for url in urls:
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_COUNTS))["Attributes"]
+        assert all(counts[name] == "0" for name in QUEUE_COUNTS), (url, counts)
 
 
 @pytest.fixture

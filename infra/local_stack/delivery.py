@@ -8,16 +8,24 @@ become visible again after the queue's visibility timeout and go to the DLQ by i
 Schedules and SNS invoke asynchronously: a failed invocation is retried MaximumRetryAttempts
 times (Lambda waits about 1 and 2 minutes between them; here they follow at once), then the
 OnFailure destination receives Lambda's invocation record.
+
+An SQS source delivers up to its ScalingConfig.MaximumConcurrency batches at once, each on its
+own thread (see functions.py for what running them in one process means); without that setting
+it delivers one batch at a time.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from local_stack.functions import Invocation, LocalFunction
 from local_stack.lambda_events import scheduler_input, sns_event, sqs_event
@@ -93,15 +101,34 @@ class SqsSource:
     queue_arn: str
     batch_size: int
     report_batch_item_failures: bool
+    # ScalingConfig.MaximumConcurrency of this event source mapping (1 when it sets none).
+    max_concurrency: int = 1
     deleted: int = 0
     failed: int = 0
     whole_batch_failures: int = 0
     errors: list[str] = field(default_factory=list)
     # Receipt handles of failed records, still invisible until the visibility timeout.
     in_flight: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def poll(self, wait_seconds: int = 0) -> int:
-        """Deliver at most one batch. Returns the number of records handed to the function."""
+        """Receive up to `max_concurrency` batches and deliver them at once, one thread each.
+        Returns the number of records handed to the function, once every invocation is over."""
+        batches: list[list[dict[str, Any]]] = []
+        while len(batches) < self.max_concurrency:
+            messages = self._receive(wait_seconds if not batches else 0)
+            if not messages:
+                break
+            batches.append(messages)
+        if len(batches) == 1:
+            self._deliver(batches[0])
+        elif batches:
+            prefix = f"sqs-{self.function.logical_id}"
+            with ThreadPoolExecutor(len(batches), thread_name_prefix=prefix) as pool:
+                list(pool.map(self._deliver, batches))  # re-raises what a delivery raised
+        return sum(len(batch) for batch in batches)
+
+    def _receive(self, wait_seconds: int) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=min(self.batch_size, 10),
@@ -109,31 +136,48 @@ class SqsSource:
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        messages = response.get("Messages", [])
-        if not messages:
-            return 0
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        return messages
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> None:
         outcome = self.function.invoke(sqs_event(messages, self.queue_arn, self.function.region), kind="sqs")
-        failed_ids = self._failed_ids(messages, outcome.ok, outcome.result, outcome.error)
+        with self._lock:
+            failed_ids = self._failed_ids(messages, outcome.ok, outcome.result, outcome.error)
         for message in messages:
             if message["MessageId"] in failed_ids:
-                self.failed += 1
-                self.in_flight[message["MessageId"]] = message["ReceiptHandle"]
+                with self._lock:
+                    self.failed += 1
+                    self.in_flight[message["MessageId"]] = message["ReceiptHandle"]
             else:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                self.deleted += 1
-        return len(messages)
+                with self._lock:
+                    self.deleted += 1
 
     def release_failed(self) -> int:
         """Make failed records visible now, as if their visibility timeout had run out (the
         template's is 30 minutes), so a developer or a test can watch retries and the redrive."""
+        with self._lock:
+            receipts = list(self.in_flight.values())
+            self.in_flight.clear()
         released = 0
-        for receipt in self.in_flight.values():
-            self.sqs.change_message_visibility(
-                QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
-            )
-            released += 1
-        self.in_flight.clear()
+        for receipt in receipts:
+            try:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
+                )
+            except ClientError as error:  # deleted meanwhile (by a test, or redriven): nothing to do
+                if error.response["Error"]["Code"] != "ReceiptHandleIsInvalid":
+                    raise
+            else:
+                released += 1
         return released
+
+    def reset(self) -> None:
+        """Forget counters and tracked receipts (release them first to keep their messages)."""
+        with self._lock:
+            self.deleted = self.failed = self.whole_batch_failures = 0
+            self.errors.clear()
+            self.in_flight.clear()
 
     def _failed_ids(
         self, messages: list[dict[str, Any]], ok: bool, result: Any, error: str | None

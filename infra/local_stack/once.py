@@ -30,6 +30,17 @@ def run_once(stack: LocalStack) -> dict[str, Any]:
     checks["every template table exists"] = declared["AWS::DynamoDB::Table"] == tables
     checks["every template queue exists"] = set(declared["AWS::SQS::Queue"]) <= set(queue_urls)
 
+    kms = stack.client("kms")
+    topics = [stack.ref(logical) for logical, k in stack.created.items() if k == "AWS::SNS::Topic"]
+    topic_attributes = [sns.get_topic_attributes(TopicArn=arn)["Attributes"] for arn in topics]
+    checks["every topic uses a rotating customer key and lets its AWS service publish"] = all(
+        kms.describe_key(KeyId=attrs["KmsMasterKeyId"])["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+        and kms.get_key_rotation_status(KeyId=attrs["KmsMasterKeyId"])["KeyRotationEnabled"]
+        # the template's policy, not SNS's default one (which names no AWS service)
+        and any("Service" in st.get("Principal", {}) for st in json.loads(attrs["Policy"])["Statement"])
+        for attrs in topic_attributes
+    )
+
     poll = stack.fire("InvitationPollFunction.PollSchedule")
     discovered = poll.result.get("discovered", []) if poll.ok else []
     checks["schedule tick -> invitation poll discovered the sandbox district"] = poll.ok and bool(discovered)

@@ -1,4 +1,5 @@
-"""Creates the template's tables, queues, topics, secrets, log groups and alarms in moto server.
+"""Creates the template's tables, queues, KMS keys, topics and their policies, secrets, log groups
+and alarms in moto server.
 
 Each resource is created through the same SDK call CloudFormation would make, from the
 template's own properties, so a schema or redrive change in template.yaml changes the local
@@ -34,6 +35,7 @@ class Provisioner:
         self.secrets = client("secretsmanager")
         self.logs = client("logs")
         self.cloudwatch = client("cloudwatch")
+        self.kms = client("kms")
         self.created: dict[str, str] = {}  # logical id -> type
 
     def physical_name(self, logical_id: str) -> str:
@@ -43,7 +45,9 @@ class Provisioner:
         creators: dict[str, Creator] = {
             "AWS::DynamoDB::Table": self._table,
             "AWS::SQS::Queue": self._queue,
+            "AWS::KMS::Key": self._kms_key,
             "AWS::SNS::Topic": self._topic,
+            "AWS::SNS::TopicPolicy": self._topic_policy,
             "AWS::SecretsManager::Secret": self._secret,
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::HttpApi": self._http_api,
@@ -125,6 +129,30 @@ class Provisioner:
                 TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"]
             )
         return {"Ref": arn, "TopicArn": arn, "TopicName": name}
+
+    def _kms_key(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
+        # moto stores the key policy (it does not evaluate it) and SNS there does not encrypt;
+        # the key exists so topics, function policies and describe calls see the real shape.
+        kwargs: dict[str, Any] = {
+            "Description": props.get("Description", ""),
+            "KeyUsage": props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+            "KeySpec": props.get("KeySpec", "SYMMETRIC_DEFAULT"),
+        }
+        if "KeyPolicy" in props:
+            kwargs["Policy"] = json.dumps(props["KeyPolicy"])
+        metadata = self.kms.create_key(**kwargs)["KeyMetadata"]
+        if _as_bool(props.get("EnableKeyRotation")):
+            self.kms.enable_key_rotation(KeyId=metadata["KeyId"])
+        return {"Ref": metadata["KeyId"], "KeyId": metadata["KeyId"], "Arn": metadata["Arn"]}
+
+    def _topic_policy(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
+        # CloudFormation sets each listed topic's Policy attribute (replacing SNS's default one).
+        for topic_arn in props["Topics"]:
+            self.sns.set_topic_attributes(
+                TopicArn=topic_arn, AttributeName="Policy", AttributeValue=json.dumps(props["PolicyDocument"])
+            )
+        name = self.physical_name(logical_id)
+        return {"Ref": name, "Id": name}
 
     def _secret(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
         name = props.get("Name") or self.physical_name(logical_id)

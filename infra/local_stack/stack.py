@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.server import ThreadedMotoServer
 
 from local_stack.delivery import AsyncInvoker, ScheduleSource, SnsSource, SqsSource
-from local_stack.functions import LocalFunction, load_functions
+from local_stack.functions import LocalFunction, load_functions, sqs_maximum_concurrency
 from local_stack.gateway import HttpGateway, Route
 from local_stack.provision import Provisioner
 from local_stack.template import Resolver, function_environment, load_template
@@ -63,6 +63,7 @@ class LocalStack:
     physical: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id -> Ref/attributes
     environment: dict[str, str] = field(default_factory=dict)
     gateway: HttpGateway | None = None
+    invoker: AsyncInvoker | None = None
     _moto: ThreadedMotoServer | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -100,9 +101,13 @@ class LocalStack:
 
     # ------------------------------------------------------------------ set-up
     def _parameters(self) -> dict[str, str]:
+        """Template parameters for this machine; `parameters` overrides any of them. The rest
+        (SyncWorkerConcurrency among them) keep the template's defaults."""
         return {
             "Stage": "dev",
             "TableDeletionProtection": "false",
+            # Retries of a 429/5xx from the sandbox back off from 0.05 s instead of 1 s.
+            "OneRosterBackoffSeconds": "0.05",
             "ClassLinkPartnerApiUrl": self.classlink.partner_api_url,
             "ClassLinkOneRosterProxyUrl": self.classlink.oneroster_proxy_url,
             "ClassLinkLaunchPadUrl": self.classlink.launchpad_url,
@@ -145,7 +150,7 @@ class LocalStack:
 
     def _wire_events(self) -> None:
         sqs, sns = self.client("sqs"), self.client("sns")
-        invoker = AsyncInvoker(sqs)
+        invoker = self.invoker = AsyncInvoker(sqs)
         routes: list[Route] = []
         for function in self.functions.values():
             for name, spec in function.events.items():
@@ -165,6 +170,7 @@ class LocalStack:
                             arn,
                             int(props.get("BatchSize", 10)),
                             "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                            max_concurrency=sqs_maximum_concurrency(spec) or 1,
                         )
                     )
                 elif kind == "SNS":
@@ -182,6 +188,20 @@ class LocalStack:
                 else:
                     raise RuntimeError(f"event type {kind} of {function.logical_id} is not wired locally")
         self.gateway = HttpGateway(routes)
+
+    def reset_counters(self) -> None:
+        """Zero every delivery counter and function statistic, forget tracked SQS receipts and
+        put back the template's function timeouts (what a test may have changed)."""
+        for function in self.functions.values():
+            function.reset()
+        for source in self.sqs_sources:
+            source.reset()
+        for sns_source in self.sns_sources:
+            sns_source.delivered = 0
+        for schedule in self.schedules.values():
+            schedule.fired = 0
+        if self.invoker:
+            self.invoker.failures_sent = 0
 
     # ------------------------------------------------------------------ running
     def fire(self, schedule_name: str) -> Any:

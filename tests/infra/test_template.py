@@ -7,12 +7,16 @@ from typing import Any
 import pytest
 
 from local_stack.template import function_property, load_template, resources_of_type
+from tests.infra.iam import as_list, wildcard_problems
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
 QUEUES = resources_of_type(TEMPLATE, "AWS::SQS::Queue")
 TABLES = resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")
+ALARMS = resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm")
+TOPICS = resources_of_type(TEMPLATE, "AWS::SNS::Topic")
+GLOBAL_ENV = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
 
 
 def _events(kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -91,26 +95,15 @@ def test_asynchronously_invoked_functions_send_exhausted_failures_to_a_watched_q
         )
 
 
-def _policy_resources(policy: Any) -> list[Any]:
-    if isinstance(policy, dict) and "Statement" in policy:
-        return [s.get("Resource") for s in policy["Statement"]]
-    return []
-
-
 def test_no_policy_grants_a_wildcard_resource_or_action() -> None:
+    """As written; tests/infra/test_iam.py checks the same rule after the SAM transform."""
     for logical, fn in FUNCTIONS.items():
         policies = fn["Properties"].get("Policies", [])
         assert policies, f"{logical} has no least-privilege policies"
         for policy in policies:
             assert policy != "AWSLambdaExecute" and not isinstance(policy, str), (logical, policy)
-            for resource in _policy_resources(policy):
-                for item in resource if isinstance(resource, list) else [resource]:
-                    assert item != "*", logical
             for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
-                actions = (
-                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                )
-                assert all(not a.endswith(":*") and a != "*" for a in actions), logical
+                assert wildcard_problems(statement) == [], (logical, statement.get("Sid"))
 
 
 def test_every_function_has_a_log_group_with_retention() -> None:
@@ -154,7 +147,122 @@ def test_dead_letter_queues_raise_an_alarm_to_the_operator_topic() -> None:
         if "RedrivePolicy" in q["Properties"]
     }
     assert dlqs | {"ScheduleDeadLetterQueue"} <= watched
-    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "OperatorTopic"}] for a in alarms)
+
+
+def test_every_alarm_reaches_the_operators_and_only_them() -> None:
+    assert ALARMS
+    for logical, alarm in ALARMS.items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [{"Ref": "OperatorTopic"}], logical
+        assert props.get("ActionsEnabled", True) is True, logical
+        assert props["TreatMissingData"] == "notBreaching", logical
+
+
+def _alarms_on(namespace: str, metric: str) -> list[dict[str, Any]]:
+    return [
+        a["Properties"]
+        for a in ALARMS.values()
+        if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric
+    ]
+
+
+def test_worker_errors_raise_an_alarm() -> None:
+    (alarm,) = [
+        a
+        for a in _alarms_on("AWS/Lambda", "Errors")
+        if a["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "NightlySyncWorkerFunction"}}]
+    ]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "Sum",
+        "GreaterThanThreshold",
+        0,
+    )
+
+
+def test_an_old_message_on_the_sync_queue_raises_an_alarm_within_the_hour() -> None:
+    (alarm,) = [
+        a
+        for a in _alarms_on("AWS/SQS", "ApproximateAgeOfOldestMessage")
+        if _queue_id(a["Dimensions"][0]["Value"]) == "SyncQueue"
+    ]
+    assert alarm["Dimensions"][0]["Name"] == "QueueName"
+    assert alarm["Statistic"] == "Maximum" and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert int(alarm["Threshold"]) <= 3600
+
+
+@pytest.mark.parametrize("metric", ["SyncRunsHeld", "SyncRunsFailed"])
+def test_held_and_failed_runs_raise_an_alarm_on_the_workers_powertools_metric(metric: str) -> None:
+    # Powertools Metrics publishes under POWERTOOLS_METRICS_NAMESPACE with the one dimension
+    # service=POWERTOOLS_SERVICE_NAME; an alarm on any other name or dimension set never fires.
+    (alarm,) = _alarms_on(GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"], metric)
+    assert GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"] == "SmartPass/ClassLink"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": GLOBAL_ENV["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["Statistic"], int(alarm["Period"]), int(alarm["EvaluationPeriods"])) == ("Sum", 300, 1)
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_sync_worker_concurrency_is_a_bounded_parameter_feeding_the_sqs_event() -> None:
+    param = TEMPLATE["Parameters"]["SyncWorkerConcurrency"]
+    assert (param["Type"], param["Default"], param["MinValue"], param["MaxValue"]) == ("Number", 5, 2, 1000)
+    assert "rate limit" in param["Description"]
+    (event,) = [props for logical, props in _events("SQS") if logical == "NightlySyncWorkerFunction"]
+    assert event["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "SyncWorkerConcurrency"}
+
+
+def test_topics_are_encrypted_with_the_rotating_customer_key_not_the_aws_managed_one() -> None:
+    (key_id,) = resources_of_type(TEMPLATE, "AWS::KMS::Key")
+    assert _props(key_id)["EnableKeyRotation"] is True
+    assert set(TOPICS) == {"OperatorTopic", "InvitationEmailTopic"}
+    for logical, topic in TOPICS.items():
+        key = topic["Properties"]["KmsMasterKeyId"]
+        assert key in ({"Fn::GetAtt": [key_id, "Arn"]}, {"Ref": key_id}), logical
+        assert "alias/aws/sns" not in str(key)
+
+
+def _props(logical: str) -> dict[str, Any]:
+    props: dict[str, Any] = RESOURCES[logical]["Properties"]
+    return props
+
+
+def _service_statements(document: dict[str, Any], service: str) -> list[dict[str, Any]]:
+    return [
+        s
+        for s in document["Statement"]
+        if s["Effect"] == "Allow" and s.get("Principal") == {"Service": f"{service}.amazonaws.com"}
+    ]
+
+
+def _same_account_only(statement: dict[str, Any]) -> bool:
+    return statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
+def test_key_policy_lets_cloudwatch_and_ses_encrypt_for_the_topics_from_this_account_only() -> None:
+    (key_id,) = resources_of_type(TEMPLATE, "AWS::KMS::Key")
+    policy = _props(key_id)["KeyPolicy"]
+    for service in ("cloudwatch", "ses"):
+        (statement,) = _service_statements(policy, service)
+        assert set(as_list(statement["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey*"}, service
+        assert _same_account_only(statement), service
+    # Administration stays with the account (which also lets IAM policies grant use of the key).
+    (admin,) = [s for s in policy["Statement"] if "AWS" in s["Principal"]]
+    assert admin["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    # Nobody else: every other statement names one of the two services.
+    assert len(policy["Statement"]) == 3
+
+
+def test_topic_policies_let_cloudwatch_publish_to_operators_and_ses_to_the_invitation_topic() -> None:
+    policies = {
+        tuple(str(t["Ref"]) for t in p["Properties"]["Topics"]): p["Properties"]["PolicyDocument"]
+        for p in resources_of_type(TEMPLATE, "AWS::SNS::TopicPolicy").values()
+    }
+    assert set(policies) == {("OperatorTopic",), ("InvitationEmailTopic",)}
+    for topic, service in (("OperatorTopic", "cloudwatch"), ("InvitationEmailTopic", "ses")):
+        document = policies[(topic,)]
+        (statement,) = _service_statements(document, service)
+        assert as_list(statement["Action"]) == ["sns:Publish"]
+        assert statement["Resource"] == {"Ref": topic}
+        assert _same_account_only(statement), topic
+        assert len(document["Statement"]) == 1, topic
 
 
 def test_secrets_reach_functions_only_as_secrets_manager_ids() -> None:

@@ -1,0 +1,203 @@
+"""IAM as deployed: template.yaml after the SAM transform (offline, tests/infra/iam.py), where
+policy templates have become the statements the functions' roles really get."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from local_stack.template import load_template, resources_of_type
+from tests.infra.iam import (
+    action_problem,
+    allows,
+    as_list,
+    identity_statements,
+    references,
+    resource_problem,
+    sam_transform,
+    wildcard_problems,
+)
+
+TEMPLATE = load_template()
+TRANSFORMED = sam_transform(TEMPLATE)
+FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+ROSTER_TABLES = sorted(
+    t for t in resources_of_type(TEMPLATE, "AWS::DynamoDB::Table") if t.startswith("Roster")
+)
+# What SAM attaches by itself: logs, X-Ray (Tracing: Active) and the SQS event source mapping's
+# poller rights. The last two use Resource "*" (X-Ray has no resource-level permissions; SAM's
+# SQS policy is account-wide), which only a hand-written role per function would avoid.
+SAM_MANAGED_POLICIES = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+}
+WORKER_ROSTER_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+}
+
+
+def _statements_on(transformed: dict[str, Any], logical_id: str) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (owner, statement)
+        for owner, statement in identity_statements(transformed)
+        if logical_id in references(statement.get("Resource", []))
+    ]
+
+
+def _roster_delete_grants(transformed: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (owner, table)
+        for table in ROSTER_TABLES
+        for owner, statement in _statements_on(transformed, table)
+        if allows(statement, "dynamodb:DeleteItem")
+    ]
+
+
+def _wildcard_grants(transformed: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (owner, problem)
+        for owner, statement in identity_statements(transformed)
+        for problem in wildcard_problems(statement)
+    ]
+
+
+def test_the_transform_gives_every_function_a_role_with_inline_policies() -> None:
+    roles = resources_of_type(TRANSFORMED, "AWS::IAM::Role")
+    for logical in FUNCTIONS:
+        assert roles[f"{logical}Role"]["Properties"]["Policies"], logical
+    assert ROSTER_TABLES == [
+        "RosterClassesTable",
+        "RosterEnrollmentsTable",
+        "RosterOrgsTable",
+        "RosterTermsTable",
+        "RosterUsersTable",
+    ]
+
+
+def test_no_identity_policy_grants_a_wildcard_action_or_resource_after_the_transform() -> None:
+    assert _wildcard_grants(TRANSFORMED) == []
+
+
+def test_sqs_send_message_policy_expands_to_a_verb_wildcard_which_the_rule_accepts() -> None:
+    actions = {a for _, s in identity_statements(TRANSFORMED) for a in as_list(s["Action"])}
+    assert "sqs:SendMessage*" in actions  # SAM's SQSSendMessagePolicy
+    assert action_problem("sqs:SendMessage*") is None
+
+
+@pytest.mark.parametrize(
+    ("action", "bad"),
+    [
+        ("*", True),
+        ("sqs:*", True),
+        ("sqs:?*", True),
+        ("*:SendMessage", True),
+        ("dynamodb", True),
+        ("sqs:SendMessage*", False),
+        ("kms:GenerateDataKey*", False),
+        ("dynamodb:GetItem", False),
+    ],
+)
+def test_wildcard_rule_on_actions(action: str, bad: bool) -> None:
+    assert (action_problem(action) is not None) is bad
+
+
+@pytest.mark.parametrize(
+    ("resource", "bad"),
+    [
+        ("*", True),
+        ({"Fn::Sub": "*"}, True),
+        ("arn:aws:sqs:us-east-1:123456789012:*", True),
+        ({"Fn::Sub": "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:*"}, True),
+        ({"Fn::Sub": "${RosterUsersTable.Arn}/index/by_classlink_user_id"}, False),
+        ({"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:1:secret:smartpass/*"}, False),
+        ({"Fn::GetAtt": ["SyncQueue", "Arn"]}, False),
+    ],
+)
+def test_wildcard_rule_on_resources(resource: Any, bad: bool) -> None:
+    assert (resource_problem(resource) is not None) is bad
+
+
+def test_a_deny_statement_may_use_wildcards_and_not_action_is_refused() -> None:
+    assert wildcard_problems({"Effect": "Deny", "Action": "*", "Resource": "*"}) == []
+    assert wildcard_problems({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}) != []
+
+
+def test_roles_carry_only_the_managed_policies_sam_attaches_itself() -> None:
+    for logical, role in resources_of_type(TRANSFORMED, "AWS::IAM::Role").items():
+        assert set(role["Properties"].get("ManagedPolicyArns", [])) <= SAM_MANAGED_POLICIES, logical
+    assert resources_of_type(TRANSFORMED, "AWS::IAM::ManagedPolicy") == {}
+
+
+def test_no_roster_table_is_granted_delete_item() -> None:
+    assert _roster_delete_grants(TRANSFORMED) == []
+    for table in ROSTER_TABLES:
+        for owner, statement in _statements_on(TRANSFORMED, table):
+            assert all(a.startswith("dynamodb:") and "*" not in a for a in as_list(statement["Action"])), (
+                owner,
+                table,
+            )
+
+
+def test_the_worker_keeps_every_roster_write_but_delete_and_the_sso_function_only_reads_and_updates() -> None:
+    worker = {
+        table: {
+            a
+            for owner, s in _statements_on(TRANSFORMED, table)
+            if owner == "NightlySyncWorkerFunctionRole"
+            for a in as_list(s["Action"])
+        }
+        for table in ROSTER_TABLES
+    }
+    assert worker == dict.fromkeys(ROSTER_TABLES, WORKER_ROSTER_ACTIONS)
+    sso = [
+        s
+        for owner, s in _statements_on(TRANSFORMED, "RosterUsersTable")
+        if owner == "SsoCallbackFunctionRole"
+    ]
+    assert [set(s["Action"]) for s in sso] == [{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}]
+    assert {"Fn::Sub": "${RosterUsersTable.Arn}/index/by_classlink_user_id"} in sso[0]["Resource"]
+    for table in ROSTER_TABLES:
+        if table != "RosterUsersTable":
+            assert [o for o, _ in _statements_on(TRANSFORMED, table) if o == "SsoCallbackFunctionRole"] == []
+
+
+def test_the_rules_catch_a_crud_policy_on_a_roster_table_and_a_service_wildcard() -> None:
+    """The two checks above, shown failing on a template that breaks them."""
+    broken = copy.deepcopy(TEMPLATE)
+    broken["Resources"]["SsoCallbackFunction"]["Properties"]["Policies"] += [
+        {"DynamoDBCrudPolicy": {"TableName": {"Ref": "RosterTermsTable"}}},
+        {"Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]},
+    ]
+    transformed = sam_transform(broken)
+    assert _roster_delete_grants(transformed) == [("SsoCallbackFunctionRole", "RosterTermsTable")]
+    assert sorted(_wildcard_grants(transformed)) == [
+        ("SsoCallbackFunctionRole", "action 'sqs:*' is every action of sqs"),
+        ("SsoCallbackFunctionRole", "resource '*'"),
+    ]
+
+
+def test_functions_that_publish_to_the_operator_topic_may_use_its_key_and_only_that_key() -> None:
+    publishers = {
+        owner for owner, s in _statements_on(TRANSFORMED, "OperatorTopic") if allows(s, "sns:Publish")
+    }
+    assert publishers == {"InvitationPollFunctionRole", "NightlySyncWorkerFunctionRole"}
+    for role in publishers:
+        key_statements = [
+            s
+            for owner, s in identity_statements(TRANSFORMED)
+            if owner == role and any(a.startswith("kms:") for a in as_list(s["Action"]))
+        ]
+        assert len(key_statements) == 1, role
+        (statement,) = key_statements
+        assert set(as_list(statement["Action"])) == {"kms:GenerateDataKey", "kms:Decrypt"}
+        assert as_list(statement["Resource"]) == [{"Fn::GetAtt": ["NotificationTopicKey", "Arn"]}]
