@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from local_stack.template import load_template, resources_of_type
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -28,7 +30,8 @@ def test_local_stack_once_creates_everything_delivers_each_event_kind_and_exits_
     assert ready["aws_endpoint_url"].startswith("http://127.0.0.1:")
     assert ready["classlink_sandbox"]["tenants"][0]["tenant_id"] == 2001
     assert summary["ok"] is True and all(summary["checks"].values())
-    assert len(summary["tables"]) == 7
+    declared = resources_of_type(load_template(), "AWS::DynamoDB::Table")
+    assert len(summary["tables"]) == len(declared) == 11
     kinds = {kind.split(":")[0] for stats in summary["invocations"].values() for kind in stats}
     assert kinds == {"schedule", "sns", "sqs", "http"}
     # Function logs go to stderr (CloudWatch's place); they never carry the partner key.

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
-from botocore.client import BaseClient
+from bench.sdk_writes import count_writes
 
 from classlink_sandbox.server import SandboxServer
 from local_stack.stack import LocalStack
 from smartpass.data.districts import ConnectionMode, District, DistrictState
 
 TENANT = "2001"
-WRITE_OPERATIONS = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
 
 
 def connect_district(
@@ -90,25 +86,4 @@ def sync(stack: LocalStack, **kwargs: Any) -> None:
     stack.drain(timeout_seconds=120)
 
 
-@contextmanager
-def count_writes(tables: list[str]) -> Iterator[Counter[str]]:
-    """Items written to the given tables, counted where every botocore client (PynamoDB's
-    included, whatever session or thread made it) turns a call into a request."""
-    counter: Counter[str] = Counter()
-    original = BaseClient._make_api_call
-
-    def counting(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
-        if operation in WRITE_OPERATIONS:
-            if operation == "BatchWriteItem":
-                for table, items in params.get("RequestItems", {}).items():
-                    if table in tables:
-                        counter[table] += len(items)
-            elif params.get("TableName") in tables:
-                counter[params["TableName"]] += 1
-        return original(client, operation, params)
-
-    BaseClient._make_api_call = counting  # type: ignore[method-assign]
-    try:
-        yield counter
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]
+__all__ = ["TENANT", "connect_district", "count_writes", "put_secret", "request", "send", "sync"]

@@ -21,6 +21,7 @@ from smartpass.data.districts import District, DistrictState
 from smartpass.data.login import LoginState
 from smartpass.data.sync_runs import SyncRun
 from smartpass.onboarding.discovery import reconcile_districts
+from tests.integration.sync_helpers import connect_district
 
 TENANT = "2001"
 
@@ -160,17 +161,18 @@ def _activate(blackout: list[str] | None = None) -> None:
         district.save()
 
 
-def test_nightly_tick_fans_out_one_message_per_active_district_and_the_worker_opens_runs(
-    stack: LocalStack,
+def test_nightly_tick_fans_out_one_message_per_active_district_and_the_worker_syncs_it(
+    stack: LocalStack, stack_sandbox: SandboxServer
 ) -> None:
-    _activate()
+    connect_district(stack, stack_sandbox, state=DistrictState.ACTIVE.value)
+    District(tenant_id="2999", name="Paused one", state=DistrictState.PAUSED.value).save()
     outcome = stack.fire("NightlySyncFanoutFunction.NightlySchedule")
     assert outcome.ok
     assert outcome.result == {"enqueued": [TENANT], "skipped": {"2999": "state is paused"}}
     assert _queue_counts(stack) == (1, 0)
     stack.drain()
     runs = list(SyncRun.query(TENANT))
-    assert [(r.kind, r.state) for r in runs] == [("nightly", "queued")]
+    assert [(r.kind, r.state) for r in runs] == [("nightly", "succeeded")]
     assert runs[0].trigger.startswith("schedule:")
     assert _queue_counts(stack) == (0, 0)
 

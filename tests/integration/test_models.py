@@ -25,8 +25,10 @@ def test_district_round_trip_with_defaults_and_optimistic_locking() -> None:
     District(tenant_id="2001", name="Maple", oneroster_application_id="a%2Fb%3D").save()
     loaded = District.get("2001")
     assert loaded.state == DistrictState.CONNECTING.value
-    assert loaded.sync_settings.deactivation_threshold_percent == 5
-    assert loaded.sync_settings.collections == ["orgs", "users"]
+    settings = loaded.sync_settings
+    assert (settings.deactivation_threshold_percent, settings.deactivation_threshold_minimum) == (10, 50)
+    assert settings.collections == ["terms", "orgs", "users", "classes", "enrollments"]
+    assert "guardian" not in loaded.sync_settings.collections
     assert loaded.oneroster_application_id == "a%2Fb%3D"
     stale = District.get("2001")
     loaded.state = DistrictState.ACTIVE.value
@@ -93,7 +95,7 @@ def test_sync_runs_sort_by_time_newest_first() -> None:
         SyncRun(tenant_id="2001", run_id=run_id, kind="nightly", trigger=f"t{hours}").save()
     newest = next(SyncRun.query("2001", scan_index_forward=False, limit=1))
     assert newest.run_id.startswith("2026-12-01T02:00:00")
-    assert newest.counts.created == 0
+    assert newest.counts.as_dict() == {} and newest.state == "queued"
 
 
 def test_login_state_is_consumed_once_and_carries_expiry() -> None:

@@ -9,14 +9,26 @@
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
-from pynamodb.models import BatchWrite
 
 from smartpass.data.roster import RosterRecord
 from smartpass.sync.collections import Attributes
+
+WRITE_THREADS = 4
+ITEMS_PER_TASK = 100  # four BatchWriteItem calls of 25
+
+
+@functools.cache
+def _writers() -> ThreadPoolExecutor:
+    """Writes go out on a few threads while the next records are parsed: DynamoDB (or moto)
+    answers each call in milliseconds, and waiting for each in turn would leave the CPU idle.
+    Created on first use and kept for the life of the process (warm invocations reuse it)."""
+    return ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="roster-writes")
 
 
 class RosterStore:
@@ -25,7 +37,8 @@ class RosterStore:
         self.tenant_id = tenant_id
         self.run_id = run_id
         self.now = now
-        self._batch: BatchWrite[Any] | None = None
+        self._creates: list[RosterRecord] = []
+        self._in_flight: list[Future[None]] = []
 
     def existing(self) -> dict[str, tuple[str, bool]]:
         """sourcedId -> (content hash, active) of every record of the district we hold. Only
@@ -41,9 +54,7 @@ class RosterStore:
         return found
 
     def create(self, sourced_id: str, attributes: Attributes, digest: str) -> None:
-        if self._batch is None:
-            self._batch = self.model.batch_write()
-        self._batch.save(
+        self._creates.append(
             self.model(
                 self.tenant_id,
                 sourced_id,
@@ -55,11 +66,28 @@ class RosterStore:
                 **{k: v for k, v in attributes.items() if v is not None},
             )
         )
+        if len(self._creates) >= ITEMS_PER_TASK:
+            self._submit_creates()
+
+    def _submit_creates(self) -> None:
+        items, self._creates = self._creates, []
+        self._in_flight.append(_writers().submit(self._write_batch, items))
+
+    def _write_batch(self, items: list[RosterRecord]) -> None:
+        with self.model.batch_write() as batch:  # retries unprocessed items itself
+            for item in items:
+                batch.save(item)
 
     def flush(self) -> None:
-        if self._batch is not None:
-            self._batch.commit()
-            self._batch = None
+        """Wait until every write of this page is stored; re-raise the first failure. Called
+        at the end of each page, so a checkpoint never gets ahead of what is written."""
+        if self._creates:
+            self._submit_creates()
+        in_flight, self._in_flight = self._in_flight, []
+        errors = [f.exception() for f in in_flight]
+        failure = next((e for e in errors if e is not None), None)
+        if failure is not None:
+            raise failure
 
     def update(self, sourced_id: str, attributes: Attributes, digest: str, *, reactivate: bool) -> None:
         model = self.model
