@@ -14,9 +14,10 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
+from local_stack.lambda_events import ACCOUNT_ID
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
-ACCOUNT_ID = "123456789012"  # moto's default account
 NO_VALUE = object()
 
 

@@ -28,7 +28,6 @@ def test_district_round_trip_with_defaults_and_optimistic_locking() -> None:
     settings = loaded.sync_settings
     assert (settings.deactivation_threshold_percent, settings.deactivation_threshold_minimum) == (10, 50)
     assert settings.collections == ["terms", "orgs", "users", "classes", "enrollments"]
-    assert "guardian" not in loaded.sync_settings.collections
     assert loaded.oneroster_application_id == "a%2Fb%3D"
     stale = District.get("2001")
     loaded.state = DistrictState.ACTIVE.value

@@ -27,8 +27,9 @@ from smartpass.sync.store import RosterStore
 
 MAX_INVALID_SAMPLES = 50
 
-# A pending deactivation: (reason, content hash when decided).
+# A pending deactivation: (reason, content hash when decided, in hex).
 Pending = tuple[str, str]
+ABSENT: Any = object()  # not in `existing`: a record we have never stored
 
 
 class InconsistentPull(Exception):
@@ -37,12 +38,15 @@ class InconsistentPull(Exception):
 
 @dataclass
 class CollectionPull:
+    """`existing` maps sourcedId -> stored hash (int; bit-inverted when inactive) and, once the
+    pull has seen a record, -> None: one dict serves as both the diff base and the "seen" set,
+    which keeps a 500,000-record collection within the worker's memory."""
+
     spec: CollectionSpec
     store: RosterStore
     roles: Mapping[str, str]
-    existing: dict[str, tuple[str, bool]]
-    seen: set[str] = field(default_factory=set)
-    new_seen: list[str] = field(default_factory=list)  # not yet saved by a checkpoint
+    existing: dict[str, int | None]
+    distinct: int = 0  # records seen (by sourcedId) in this pull
     pending: dict[str, Pending] = field(default_factory=dict)
     new_pending: list[list[str]] = field(default_factory=list)  # not yet saved
     counts: Counter[str] = field(default_factory=Counter)
@@ -63,10 +67,21 @@ class CollectionPull:
             self._record(raw)
         self.store.flush()
 
+    def seen_ids(self) -> list[str]:
+        return [sid for sid, stored in self.existing.items() if stored is None]
+
+    def mark_seen(self, sourced_ids: list[str]) -> None:
+        """Resume: what earlier pieces of this pull saw."""
+        for sourced_id in sourced_ids:
+            if self.existing.get(sourced_id, 0) is not None:
+                self.existing[sourced_id] = None
+                self.distinct += 1
+
     def _record(self, raw: Any) -> None:
         self.counts["fetched"] += 1
         sourced_id = sourced_id_of(raw)
-        if sourced_id is not None and sourced_id in self.seen:
+        stored = self.existing.get(sourced_id, ABSENT) if sourced_id is not None else ABSENT
+        if stored is None:
             self.duplicates += 1  # overlapping pages: the first copy counts
             return
         try:
@@ -76,30 +91,26 @@ class CollectionPull:
             return
         self._see(record.sourced_id)
         attributes = self.spec.to_attributes(record, self.roles)
-        stored = self.existing.get(record.sourced_id)
         if record.to_be_deleted or attributes is None:
-            if stored is not None and stored[1]:
-                self._pend(
-                    record.sourced_id, "tobedeleted" if record.to_be_deleted else "role not synced", stored[0]
-                )
+            if stored is not ABSENT and stored >= 0:
+                reason = "tobedeleted" if record.to_be_deleted else "role not synced"
+                self._pend(record.sourced_id, reason, stored)
             else:
                 self.counts["ignored"] += 1
             return
         digest = content_hash(attributes)
-        if stored is None:
+        digest_int = int(digest, 16)
+        if stored is ABSENT:
             self.store.create(record.sourced_id, attributes, digest)
             self.counts["created"] += 1
-        elif not stored[1]:
+        elif stored < 0:
             self.store.update(record.sourced_id, attributes, digest, reactivate=True)
             self.counts["reactivated"] += 1
-        elif stored[0] != digest:
+        elif stored != digest_int:
             self.store.update(record.sourced_id, attributes, digest, reactivate=False)
             self.counts["updated"] += 1
         else:
             self.counts["unchanged"] += 1
-            return
-        # What we hold now: a restarted pull finds it unchanged and writes nothing twice.
-        self.existing[record.sourced_id] = (digest, True)
 
     def _invalid(self, sourced_id: str | None, exc: ValidationError) -> None:
         self.counts["invalid"] += 1
@@ -115,10 +126,11 @@ class CollectionPull:
             self.invalid_samples.append(f"{self.spec.name} {sourced_id or '(no sourcedId)'}: {problems}")
 
     def _see(self, sourced_id: str) -> None:
-        self.seen.add(sourced_id)
-        self.new_seen.append(sourced_id)
+        self.existing[sourced_id] = None
+        self.distinct += 1
 
-    def _pend(self, sourced_id: str, reason: str, digest: str) -> None:
+    def _pend(self, sourced_id: str, reason: str, stored: int) -> None:
+        digest = format(stored, "016x")
         self.pending[sourced_id] = (reason, digest)
         self.new_pending.append([sourced_id, reason, digest])
 
@@ -126,10 +138,10 @@ class CollectionPull:
         """After the last page: check the pull adds up, then mark what is absent. Returns
         findings. Raises InconsistentPull when the pages do not add up."""
         findings: list[str] = []
-        if self.total is not None and len(self.seen) + self.unidentified != self.total:
+        if self.total is not None and self.distinct + self.unidentified != self.total:
             raise InconsistentPull(
                 f"ClassLink said {self.total} {self.spec.name} but the pages held "
-                f"{len(self.seen) + self.unidentified} distinct ones"
+                f"{self.distinct + self.unidentified} distinct ones"
             )
         if self.total is None and self.duplicates:
             raise InconsistentPull(
@@ -141,7 +153,7 @@ class CollectionPull:
                 f"deactivated for being absent from {self.spec.name} this run"
             )
             return findings
-        for sourced_id, (digest, active) in self.existing.items():
-            if active and sourced_id not in self.seen and sourced_id not in self.pending:
-                self._pend(sourced_id, "absent", digest)
+        for sourced_id, stored in self.existing.items():
+            if stored is not None and stored >= 0 and sourced_id not in self.pending:
+                self._pend(sourced_id, "absent", stored)
         return findings

@@ -102,11 +102,13 @@ class Piece:
         while True:
             existing = store.existing()
             if resume is None:
-                self.counts[name]["active_before"] = sum(1 for _, active in existing.values() if active)
+                self.counts[name]["active_before"] = sum(
+                    1 for stored in existing.values() if stored is not None and stored >= 0
+                )
             pull = CollectionPull(spec, store, roles, existing)
             offset, page_size = 0, int(self.district.sync_settings.page_size or 10_000)
             if resume is not None:
-                pull.seen = {sid for _, sid in self.progress.load(SEEN, name)}
+                pull.mark_seen([sid for _, sid in self.progress.load(SEEN, name)])
                 pull.pending = dict(self.pending.get(name, {}))
                 pull.total = None if resume.total is None else int(resume.total)
                 pull.perm_rev = resume.perm_rev
@@ -141,7 +143,7 @@ class Piece:
                 resume = None
                 continue
             self._absorb(name, pull)
-            self.counts[name]["distinct"] = len(pull.seen)
+            self.counts[name]["distinct"] = pull.distinct
             self.pending[name] = pull.pending
             return None
 
@@ -161,8 +163,9 @@ class Piece:
     def _checkpoint_pull(
         self, name: str, pull: CollectionPull, offset: int, page_size: int, restarts: int
     ) -> Checkpoint:
-        self.progress.save(SEEN, name, self.piece, pull.new_seen)
-        pull.new_seen.clear()
+        # Everything seen so far replaces the last checkpoint's list: one copy, not one per piece.
+        self.progress.delete([SEEN], name)
+        self.progress.save(SEEN, name, self.piece, pull.seen_ids())
         self._absorb(name, pull)
         self.pending[name] = pull.pending
         self._save_pending()

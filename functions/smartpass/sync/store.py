@@ -19,6 +19,16 @@ from pynamodb.exceptions import UpdateError
 from smartpass.data.roster import RosterRecord
 from smartpass.sync.collections import Attributes
 
+
+def hash_int(digest: str) -> int:
+    """A stored hex content hash as an int; anything unreadable as 0, which no real content
+    hashes to in practice, so the record is rewritten with a proper hash."""
+    try:
+        return int(digest, 16)
+    except ValueError:
+        return 0
+
+
 WRITE_THREADS = 4
 ITEMS_PER_TASK = 100  # four BatchWriteItem calls of 25
 
@@ -40,18 +50,26 @@ class RosterStore:
         self._creates: list[RosterRecord] = []
         self._in_flight: list[Future[None]] = []
 
-    def existing(self) -> dict[str, tuple[str, bool]]:
-        """sourcedId -> (content hash, active) of every record of the district we hold. Only
-        those three attributes are read; memory grows with the district, not with its fields."""
-        found: dict[str, tuple[str, bool]] = {}
-        query = self.model.query(
-            self.tenant_id,
-            consistent_read=True,
-            attributes_to_get=["sourced_id", "content_hash", "active"],
-        )
-        for item in query:
-            found[item.sourced_id] = (item.content_hash, bool(item.active))
-        return found
+    def existing(self) -> dict[str, int | None]:
+        """sourcedId -> stored content hash as an int, bit-inverted (negative) when the record
+        is inactive. Read page by page with the low-level query and only three attributes:
+        memory grows with the number of records (about 150 bytes each), not their fields."""
+        found: dict[str, int | None] = {}
+        connection = self.model._get_connection()
+        start_key = None
+        while True:
+            page = connection.query(
+                self.tenant_id,
+                attributes_to_get=["sourced_id", "content_hash", "active"],
+                consistent_read=True,
+                exclusive_start_key=start_key,
+            )
+            for item in page.get("Items", []):
+                digest = hash_int(item.get("content_hash", {}).get("S", ""))
+                found[item["sourced_id"]["S"]] = digest if item.get("active", {}).get("BOOL") else ~digest
+            start_key = page.get("LastEvaluatedKey")
+            if not start_key:
+                return found
 
     def create(self, sourced_id: str, attributes: Attributes, digest: str) -> None:
         self._creates.append(
