@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SAM_VENV := .venv-sam
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run run-once sandbox test lint typecheck template-lint unit browser-deps bench sam-validate build deploy clean
+.PHONY: run run-once sandbox test lint typecheck template-lint unit browser-deps bench bench-sync sam-validate build deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "Python 3.13 is required (pyenv: see .python-version)")'
@@ -48,6 +48,10 @@ test: $(STAMP) browser-deps lint typecheck template-lint  ## everything CI runs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.sandbox_large_district
+
+# The sync benchmark: ARGS="--users 100000 --churn 0.01 --save" keeps the figures in bench/results.
+bench-sync: $(STAMP)
+	$(BIN)/python -m bench.sync $(or $(ARGS),--users 10000 --churn 0.01)
 
 sam-validate:  ## optional: aws-sam-cli lives in its own venv (it pins boto3)
 	[ -x $(SAM_VENV)/bin/sam ] || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -q aws-sam-cli)

@@ -224,3 +224,28 @@ def test_both_connection_modes_sync_the_same_roster(stack: LocalStack, stack_san
     put_secret(stack, stack.environment["DISTRICT_SECRET_PREFIX"] + TENANT, {"mode": "oauth1"})
     sync(stack, kind="manual", trigger="broken-secret")
     assert _runs()[-1].state != "succeeded"
+
+
+def test_one_districts_failure_never_touches_another(stack: LocalStack, synced: SandboxServer) -> None:
+    from classlink_sandbox.generator import DistrictSpec, generate
+
+    world = synced.world
+    other = world.tenants.get(2002) or world.add_tenant(
+        generate(DistrictSpec(tenant_id=2002, name="Birch County", students=30, teachers=3))
+    )
+    apply_change(other, {"op": "add_app"})
+    try:
+        connect_district(stack, synced, "2002")
+        synced.app.faults.add(Fault(kind="http_503", tenant_id=int(TENANT), collection="users"))
+        send(stack, request(kind="nightly", trigger="schedule:both"))
+        send(stack, request(kind="nightly", trigger="schedule:both", tenant="2002"))
+        stack.drain(timeout_seconds=120)
+    finally:
+        apply_change(other, {"op": "remove_app"})  # other tests expect one listed district
+    assert _runs()[-1].state == "failed"
+    [birch] = list(SyncRun.query("2002"))
+    assert birch.state == "succeeded", birch.error
+    assert District.get("2002").state == DistrictState.ACTIVE.value
+    assert sum(1 for u in RosterUser.query("2002") if u.active) == sum(
+        1 for u in synced.app.engine.visible(other, "users") if u["role"] != "guardian"
+    )
