@@ -39,8 +39,6 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncSe
         )
 
     def connect(district: District) -> OneRosterClient:
-        # A read that outlives a quarter of the time left would leave no room to checkpoint.
-        read_timeout = max(CONNECT_TIMEOUT, min(READ_TIMEOUT_MAX, time_left() / 4))
         return OneRosterClient(
             read(district, fresh=False),
             refresh_connection=lambda: _or_none(lambda: read(district, fresh=True)),
@@ -48,7 +46,10 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncSe
                 max_retries=settings.oneroster_max_retries,
                 backoff_seconds=settings.oneroster_backoff_seconds,
             ),
-            timeout=(CONNECT_TIMEOUT, read_timeout),
+            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT_MAX),
+            # No read or retry wait may outlive the invocation: the client stops in time to
+            # let the run checkpoint instead.
+            time_left=time_left,
         )
 
     def send(request: SyncRequest, delay_seconds: int) -> None:

@@ -193,10 +193,13 @@ def test_a_mass_removal_is_held_and_approval_applies_it(stack: LocalStack, synce
     assert any("would be deactivated" in f for f in run.findings)
     review = review_hold(TENANT, run.run_id)
     assert review.by_collection["users"]["absent"] == 60
-    # one of them comes back before the operator decides: that one no longer holds
+    # One of them changes before the operator decides: that one no longer holds.
+    changed = RosterUser.get(TENANT, gone[0])
+    changed.update(actions=[RosterUser.content_hash.set("0000000000000000")])
     result = approve_hold(TENANT, run.run_id, operator="ops@smartpass")
-    assert result["applied"] == review.total
-    assert not any(RosterUser.get(TENANT, sid).active for sid in gone)
+    assert (result["applied"], result["no_longer_applicable"]) == (review.total - 1, 1)
+    assert RosterUser.get(TENANT, gone[0]).active
+    assert not any(RosterUser.get(TENANT, sid).active for sid in gone[1:])
     assert SyncRun.get(TENANT, run.run_id).state == "approved"
     assert District.get(TENANT).state == DistrictState.ACTIVE.value
 

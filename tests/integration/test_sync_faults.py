@@ -4,6 +4,7 @@ changed wrongly."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -134,6 +135,8 @@ def test_a_rotated_bearer_is_picked_up_from_the_secret(stack: LocalStack, synced
     )
     run = _nightly(stack, "schedule:rotated")
     assert run.state == "succeeded", run.error
+    client = _counts(run, "client")
+    assert client["credential_refreshes"] == 1  # a 401, the secret read again, the page retried
 
 
 def test_revoked_credentials_fail_the_run_and_say_so(stack: LocalStack, synced: SandboxServer) -> None:
@@ -223,7 +226,9 @@ def test_both_connection_modes_sync_the_same_roster(stack: LocalStack, stack_san
     assert set(_active_users()) == set(_shared_users(stack_sandbox))
     put_secret(stack, stack.environment["DISTRICT_SECRET_PREFIX"] + TENANT, {"mode": "oauth1"})
     sync(stack, kind="manual", trigger="broken-secret")
-    assert _runs()[-1].state != "succeeded"
+    broken = _runs()[-1]
+    assert broken.state == "failed"
+    assert broken.error == "oauth1 connection secret lacks client_id, client_secret, endpoint_url"
 
 
 def test_one_districts_failure_never_touches_another(stack: LocalStack, synced: SandboxServer) -> None:
@@ -235,7 +240,7 @@ def test_one_districts_failure_never_touches_another(stack: LocalStack, synced: 
     )
     apply_change(other, {"op": "add_app"})
     try:
-        connect_district(stack, synced, "2002")
+        connect_district(stack, synced, "2002", state=DistrictState.ACTIVE.value)
         synced.app.faults.add(Fault(kind="http_503", tenant_id=int(TENANT), collection="users"))
         send(stack, request(kind="nightly", trigger="schedule:both"))
         send(stack, request(kind="nightly", trigger="schedule:both", tenant="2002"))
@@ -249,3 +254,40 @@ def test_one_districts_failure_never_touches_another(stack: LocalStack, synced: 
     assert sum(1 for u in RosterUser.query("2002") if u.active) == sum(
         1 for u in synced.app.engine.visible(other, "users") if u["role"] != "guardian"
     )
+
+
+def test_a_piece_whose_continuation_was_not_sent_is_resent_on_redelivery(
+    stack: LocalStack, synced: SandboxServer
+) -> None:
+    from nightly_sync.services import build_services
+    from smartpass.settings import get_settings
+    from smartpass.sync.requests import SyncRequest
+    from smartpass.sync.runs import SyncServices, handle_request
+
+    _small_pages(20)
+    calls = itertools.count()
+
+    def time_left() -> float:  # plenty for a few pages, then the end of the invocation
+        return 60.0 if next(calls) < 12 else 1.0
+
+    sent: list[SyncRequest] = []
+
+    def send_fails_once(request: SyncRequest, delay: int) -> None:
+        if not sent:
+            sent.append(request)
+            raise RuntimeError("SQS is unavailable")
+        sent.append(request)
+
+    services = SyncServices(
+        connect=build_services(get_settings(), time_left).connect,
+        send=send_fails_once,
+        notify=lambda s, m: None,
+    )
+    message = SyncRequest.model_validate(request(kind="manual", trigger="crash"))
+    with pytest.raises(RuntimeError, match="unavailable"):
+        handle_request(message, services, time_left)
+    run = SyncRun.get(TENANT, message.resolved_run_id())
+    assert (run.state, int(run.pieces)) == ("running", 1) and run.checkpoint is not None
+    outcome = handle_request(message, services, time_left)  # SQS delivers the message again
+    assert outcome.state == "duplicate" and outcome.notes == ["sent piece 1 again"]
+    assert [(r.run_id, r.piece) for r in sent[1:]] == [(run.run_id, 1)]

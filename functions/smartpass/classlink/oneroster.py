@@ -35,8 +35,11 @@ from smartpass.classlink.http import ClassLinkError, new_session
 ONEROSTER_PATH = "/ims/oneroster/v1p1"
 MAX_PAGE_SIZE = 10_000
 MIN_PAGE_SIZE = 10
-RETRY_STATUSES = frozenset({429, 500, 503, 504})
+# 429 and every 5xx but 502, which first halves the page (B5).
+RETRY_STATUSES = frozenset({429, *range(500, 600)} - {502})
 INVALID_BODY_RETRIES = 2
+DEADLINE_MARGIN_SECONDS = 1.0  # kept free at the end of an invocation to save a checkpoint
+MIN_READ_SECONDS = 0.5
 
 
 class AccessRevoked(ClassLinkError):
@@ -45,6 +48,11 @@ class AccessRevoked(ClassLinkError):
 
 class InvalidResponse(ClassLinkError):
     """A 200 that is not the JSON page it should be (no envelope, truncated, not JSON)."""
+
+
+class OutOfTime(ClassLinkError):
+    """The next wait or read would not end before the caller's deadline. Nothing was lost: the
+    caller checkpoints and carries on in a new invocation."""
 
 
 @dataclass(frozen=True)
@@ -145,10 +153,14 @@ class OneRosterClient:
         refresh_connection: Callable[[], Connection | None] | None = None,
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = (5.0, 60.0),
+        time_left: Callable[[], float] | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`time_left` (seconds) is the caller's deadline: no read timeout or retry wait is
+        allowed to run past it (less a margin to save a checkpoint); OutOfTime is raised instead."""
         self.connection = connection
+        self._time_left = time_left
         self._refresh_connection = refresh_connection
         self._retry = retry or RetryPolicy()
         self._timeout = timeout
@@ -213,10 +225,10 @@ class OneRosterClient:
             self.connection.sign(prepared)
             self.stats.requests += 1
             try:
-                response = self._session.send(prepared, timeout=self._timeout, allow_redirects=False)
+                response = self._session.send(prepared, timeout=self._timeouts(), allow_redirects=False)
             except requests.RequestException as exc:
                 retry = self._next(retry, prepared, error=exc)
-                self._sleep(retry.get_backoff_time())
+                self._wait(retry.get_backoff_time())
                 continue
             if response.status_code == 401:
                 fresh = None if refreshed or self._refresh_connection is None else self._refresh_connection()
@@ -229,8 +241,27 @@ class OneRosterClient:
             if not retry.is_retry("GET", response.status_code, "Retry-After" in response.headers):
                 return response
             retry = self._next(retry, prepared, response=response)
-            retry_after = retry.get_retry_after(response.raw) if response.raw is not None else None
-            self._sleep(retry_after if retry_after is not None else retry.get_backoff_time())
+            try:
+                retry_after = retry.get_retry_after(response.raw) if response.raw is not None else None
+            except ValueError:  # urllib3's InvalidHeader: an unreadable Retry-After
+                retry_after = None
+            self._wait(retry_after if retry_after is not None else retry.get_backoff_time())
+
+    def _left(self) -> float:
+        return float("inf") if self._time_left is None else self._time_left() - DEADLINE_MARGIN_SECONDS
+
+    def _timeouts(self) -> tuple[float, float]:
+        left = self._left()
+        if left < MIN_READ_SECONDS:
+            raise OutOfTime("no time left for another OneRoster request in this invocation")
+        return (min(self._timeout[0], left), min(self._timeout[1], left))
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > self._left() - MIN_READ_SECONDS:
+            raise OutOfTime(
+                f"ClassLink asked us to wait {seconds:.0f} s, longer than this invocation has left"
+            )
+        self._sleep(seconds)
 
     def _next(
         self,

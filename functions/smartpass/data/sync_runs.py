@@ -72,12 +72,16 @@ class Checkpoint(MapAttribute):
     """Where the next piece of a run starts: a collection and offset, or the final phase."""
 
     phase = UnicodeAttribute(default="pull")  # "pull" or "finish"
+    # pull: the collection and offset of the next page; finish: the collection being applied
+    # and how many of its (sorted) deactivations are done.
     collection = UnicodeAttribute(null=True)
     offset = NumberAttribute(default=0)
     page_size = NumberAttribute(default=10_000)
     perm_rev = UnicodeAttribute(null=True)
     total = NumberAttribute(null=True)
     restarts = NumberAttribute(default=0)
+    duplicates = NumberAttribute(default=0)
+    unidentified = NumberAttribute(default=0)
     saved_at = UTCDateTimeAttribute(null=True)
 
 

@@ -47,4 +47,4 @@ def connection_from_secret(
             client_id=str(secret["client_id"]),
             client_secret=str(secret["client_secret"]),
         )
-    raise BadConnectionSecret(f"unknown connection mode {mode!r}")
+    raise BadConnectionSecret("the connection secret's mode is neither proxy nor oauth1")

@@ -22,13 +22,21 @@ SQS_BATCH_LIMIT = 10
 SEND_ATTEMPTS = 3
 
 
+def _lease_lapsed(district: District, now: datetime) -> bool:
+    expires = district.sync_lease_expires_at
+    return district.sync_lease_run_id is None or expires is None or expires < now
+
+
 def plan_nightly(
     districts: Iterable[District], scheduled_time: datetime, today: date
 ) -> tuple[list[SyncRequest], dict[str, str]]:
     requests: list[SyncRequest] = []
     skipped: dict[str, str] = {}
     for district in districts:
-        if district.state not in SYNCABLE_STATES:
+        # A district left `syncing` by a run that died without finishing (its lease lapsed) is
+        # synced too: otherwise it would never be synced again.
+        stuck = district.state == DistrictState.SYNCING.value and _lease_lapsed(district, scheduled_time)
+        if district.state not in SYNCABLE_STATES and not stuck:
             skipped[district.tenant_id] = f"state is {district.state}"
         elif today.isoformat() in (district.sync_settings.blackout_dates or []):
             skipped[district.tenant_id] = "blackout date"

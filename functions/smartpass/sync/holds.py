@@ -88,6 +88,10 @@ def approve_hold(tenant_id: str, run_id: str, operator: str) -> dict[str, int]:
             )
             applied = store.deactivate(sourced_id, reason, expected_hash=digest)
             outcome["applied" if applied else "no_longer_applicable"] += 1
+        if not outcome and int(run.held_deactivations or 0):
+            raise HoldError(
+                f"the held deactivations of run {run_id} have expired; start a new sync to decide afresh"
+            )
         parts.delete([HELD])
         _decide(run, district, SyncState.APPROVED.value, operator, f"approved by {operator}")
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -19,9 +20,14 @@ HELD = "held"
 
 
 class ProgressParts:
+    """Parts are never overwritten: each attempt of each piece writes under a token of its own,
+    so a retried piece cannot replace what an earlier attempt saved with a shorter list, and a
+    reader takes the union of all parts."""
+
     def __init__(self, tenant_id: str, run_id: str, now: datetime) -> None:
         self.key = run_key(tenant_id, run_id)
         self.now = now
+        self.attempt = secrets.token_hex(4)
 
     def save(self, kind: str, collection: str, piece: int, entries: list[Any]) -> None:
         with SyncProgress.batch_write() as batch:
@@ -30,7 +36,7 @@ class ProgressParts:
                 batch.save(
                     SyncProgress(
                         self.key,
-                        f"{kind}#{collection}#{piece:05d}#{n:04d}",
+                        f"{kind}#{collection}#{piece:05d}#{self.attempt}#{n:04d}",
                         blob=zlib.compress(json.dumps(chunk, separators=(",", ":")).encode()),
                         entries=len(chunk),
                         expires_at=self.now + PROGRESS_TTL,
@@ -45,14 +51,19 @@ class ProgressParts:
             for entry in json.loads(zlib.decompress(item.blob)):
                 yield part_collection, entry
 
-    def delete(self, kinds: Iterable[str], collection: str | None = None) -> None:
+    def delete(
+        self, kinds: Iterable[str], collection: str | None = None, before_piece: int | None = None
+    ) -> None:
+        """Delete parts of these kinds (of one collection; of pieces before `before_piece`)."""
         for kind in kinds:
             prefix = f"{kind}#{collection}#" if collection else f"{kind}#"
-            parts = list(
-                SyncProgress.query(
+            parts = [
+                part
+                for part in SyncProgress.query(
                     self.key, SyncProgress.part.startswith(prefix), attributes_to_get=["run_key", "part"]
                 )
-            )
+                if before_piece is None or int(part.part.split("#")[2]) < before_piece
+            ]
             with SyncProgress.batch_write() as batch:
                 for part in parts:
                     batch.delete(part)

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from smartpass.classlink.http import ClassLinkError
-from smartpass.classlink.oneroster import AccessRevoked, OneRosterClient
+from smartpass.classlink.oneroster import AccessRevoked, OneRosterClient, OutOfTime
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District
 from smartpass.data.sync_runs import COUNT_NAMES, Checkpoint, SyncRun, SyncState
@@ -47,6 +47,7 @@ class PieceResult:
     message: str = ""
     findings: list[str] = field(default_factory=list)
     held: int = 0
+    revoked: bool = False  # ClassLink refused our credentials
 
 
 class RunFailed(Exception):
@@ -74,6 +75,7 @@ class Piece:
     unsaved_pending: dict[str, list[list[str]]] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
     slowest_page: float = 0.0
+    pages_done: int = 0
 
     # ---------------------------------------------------------------- time
     def reserve(self) -> float:
@@ -88,8 +90,8 @@ class Piece:
         every collection is complete."""
         start = self.names.index(checkpoint.collection) if checkpoint.collection in self.names else 0
         for name in self.names[start:]:
-            resume = checkpoint if name == checkpoint.collection and checkpoint.offset else None
-            stopped = self._pull_collection(name, resume)
+            resumed = name == checkpoint.collection and checkpoint.saved_at is not None
+            stopped = self._pull_collection(name, checkpoint if resumed else None)
             if stopped is not None:
                 return stopped
         return None
@@ -112,20 +114,32 @@ class Piece:
                 pull.pending = dict(self.pending.get(name, {}))
                 pull.total = None if resume.total is None else int(resume.total)
                 pull.perm_rev = resume.perm_rev
+                pull.duplicates = int(resume.duplicates or 0)
+                pull.unidentified = int(resume.unidentified or 0)
                 offset, page_size = int(resume.offset), int(resume.page_size)
             try:
                 while True:
-                    if self.out_of_time():
+                    if self.pages_done and self.out_of_time():  # every piece moves forward
                         return self._checkpoint_pull(name, pull, offset, page_size, restarts)
                     started = time.monotonic()
-                    page = self.client.page(
-                        spec.endpoint, spec.envelope, offset=offset, limit=page_size, fields=spec.fields
-                    )
+                    try:
+                        page = self.client.page(
+                            spec.endpoint, spec.envelope, offset=offset, limit=page_size, fields=spec.fields
+                        )
+                    except OutOfTime:
+                        if not self.pages_done:
+                            raise RunFailed(
+                                "an invocation's time was too short to fetch one page; "
+                                "nothing was deactivated"
+                            ) from None
+                        return self._checkpoint_pull(name, pull, offset, page_size, restarts)
                     page_size = page.limit
+                    before = pull.distinct + pull.unidentified
                     pull.apply(page)
+                    self.pages_done += 1
                     self.slowest_page = max(self.slowest_page, time.monotonic() - started)
                     offset += page_size
-                    if len(page.rows) < page_size or (pull.total is not None and offset >= pull.total):
+                    if self._last_page(page.rows, page_size, offset, pull, before):
                         break
                 self.findings += pull.finish_pull()
             except InconsistentPull as exc:
@@ -147,6 +161,18 @@ class Piece:
             self.pending[name] = pull.pending
             return None
 
+    @staticmethod
+    def _last_page(rows: list[Any], page_size: int, offset: int, pull: CollectionPull, before: int) -> bool:
+        """With a total, page until the offset passes it (a server may cap pages below the
+        limit); without one, until a short page. A page that brings nothing new ends the pull
+        either way (a server ignoring `offset` would otherwise be paged forever); the
+        completeness check then says whether the pull is whole."""
+        if not rows or pull.distinct + pull.unidentified == before:
+            return True
+        if pull.total is not None:
+            return offset >= pull.total
+        return len(rows) < page_size
+
     def _absorb(self, name: str, pull: CollectionPull) -> None:
         """Add what a pull object did to the run's record, once."""
         self.counts[name].update(pull.counts)
@@ -163,9 +189,10 @@ class Piece:
     def _checkpoint_pull(
         self, name: str, pull: CollectionPull, offset: int, page_size: int, restarts: int
     ) -> Checkpoint:
-        # Everything seen so far replaces the last checkpoint's list: one copy, not one per piece.
-        self.progress.delete([SEEN], name)
+        # Everything seen so far, saved first; only then are earlier pieces' lists dropped, so
+        # there is never a moment with no list (a reader takes the union).
         self.progress.save(SEEN, name, self.piece, pull.seen_ids())
+        self.progress.delete([SEEN], name, before_piece=self.piece)
         self._absorb(name, pull)
         self.pending[name] = pull.pending
         self._save_pending()
@@ -177,6 +204,8 @@ class Piece:
             perm_rev=pull.perm_rev,
             total=pull.total,
             restarts=restarts,
+            duplicates=pull.duplicates,
+            unidentified=pull.unidentified,
             saved_at=utcnow(),
         )
 
@@ -219,19 +248,29 @@ class Piece:
         self.findings += reasons
         return held
 
-    def apply(self) -> Checkpoint | None:
-        """Apply every pending deactivation (conditional, so a repeat after a checkpoint is
-        harmless). Returns a checkpoint when time runs out first."""
-        done = 0
+    def apply(self, checkpoint: Checkpoint) -> Checkpoint | None:
+        """Apply every pending deactivation, each conditional on the record still being active
+        with the content it had when it was decided. Returns a checkpoint (collection and how
+        many of its sorted deactivations are done) when time runs out first."""
+        resume_at = checkpoint.collection if checkpoint.phase == "finish" else None
+        applied_here = 0
         for name in self.names:
+            if resume_at is not None and name != resume_at:
+                continue  # done in an earlier piece
+            done = int(checkpoint.offset) if name == resume_at else 0
+            resume_at = None
             store = RosterStore(COLLECTIONS[name].model, self.district.tenant_id, self.run.run_id, self.now)
-            for sourced_id, (reason, _) in sorted(self.pending.get(name, {}).items()):
-                done += 1
-                if done % DEACTIVATIONS_PER_TIME_CHECK == 0 and self.time_left() < MIN_RESERVE_SECONDS * 2:
+            entries = sorted(self.pending.get(name, {}).items())
+            while done < len(entries):
+                # At least one chunk per piece, so a run always moves forward.
+                if applied_here and self.time_left() < MIN_RESERVE_SECONDS:
                     self._save_pending()
-                    return Checkpoint(phase="finish", saved_at=utcnow())
-                if store.deactivate(sourced_id, reason):
-                    self.counts[name]["deactivated"] += 1
+                    return Checkpoint(phase="finish", collection=name, offset=done, saved_at=utcnow())
+                chunk = entries[done : done + DEACTIVATIONS_PER_TIME_CHECK]
+                applied = store.deactivate_many([(sid, reason, digest) for sid, (reason, digest) in chunk])
+                self.counts[name]["deactivated"] += applied
+                done += len(chunk)
+                applied_here += len(chunk)
         self.progress.delete([SEEN, PENDING])
         return None
 
@@ -287,6 +326,7 @@ def run_piece(
     if piece > 0:
         state.load_pending()
     result_state, message, held, next_checkpoint = SyncState.SUCCEEDED.value, "", 0, None
+    revoked = False
     try:
         if checkpoint.phase == "pull":
             next_checkpoint = state.pull(checkpoint)
@@ -297,9 +337,9 @@ def run_piece(
                 result_state = SyncState.HELD.value
                 message = f"held for approval: {'; '.join(reasons)}"
             else:
-                next_checkpoint = state.apply()
+                next_checkpoint = state.apply(checkpoint)
     except AccessRevoked:
-        result_state = SyncState.FAILED.value
+        result_state, revoked = SyncState.FAILED.value, True
         message = (
             "ClassLink refused our credentials for this district (401), even after reading them "
             "again: the district may have removed or disabled the SmartPass app in Roster Server"
@@ -311,16 +351,25 @@ def run_piece(
     if result_state == SyncState.FAILED.value:
         state.progress.delete([SEEN, PENDING])
     stats = client.stats
+    plain = plain_counts(counts)
+    earlier = {k: int(v) for k, v in dict(previous.get("client", {})).items()}
+    plain["client"] = {  # summed over the run's pieces
+        "requests": earlier.get("requests", 0) + stats.requests,
+        "retries": earlier.get("retries", 0) + stats.retries,
+        "page_size_halvings": earlier.get("page_size_halvings", 0) + stats.page_size_halvings,
+        "credential_refreshes": earlier.get("credential_refreshes", 0) + stats.credential_refreshes,
+    }
     return (
         PieceResult(
             state=result_state,
-            counts=plain_counts(counts),
+            counts=plain,
             requests=stats.requests,
             retries=stats.retries,
             seconds=round(time.monotonic() - started, 3),
             message=message,
             findings=state.findings,
             held=held,
+            revoked=revoked,
         ),
         next_checkpoint if result_state == "continued" else None,
     )

@@ -27,7 +27,10 @@ from smartpass.sync.connection import ConnectionUnavailable
 from smartpass.sync.requests import SyncRequest
 from smartpass.sync.runner import PieceResult, run_piece
 
-LEASE_MARGIN = timedelta(minutes=15)  # covers the gap until a continuation message is picked up
+LEASE_MARGIN = timedelta(minutes=15)  # beyond the invocation's own time
+# Between pieces the lease covers the wait in the queue (an hour's backlog raises an alarm);
+# a run that ends for any reason releases it at once.
+CONTINUATION_LEASE = timedelta(hours=6)
 DEFER_SECONDS = 300
 MAX_DEFERRALS = 12  # an hour of waiting for another run of the same district
 # Runs of these kinds may start while the district is in these states. A paused district is
@@ -128,15 +131,28 @@ def release_lease(district: District, run_id: str) -> None:
             raise
 
 
-def set_district_state(district: District, state: str, reason: str, summary: RunSummary | None) -> None:
+def set_district_state(
+    district: District, state: str, reason: str, summary: RunSummary | None, *extra: Any
+) -> None:
+    """Set the district's state, unless onboarding paused it meanwhile (the pause wins: the
+    district removed or disabled the app). The last run is recorded either way."""
     actions: list[Any] = [
         District.state.set(state),
         District.state_reason.set(reason) if reason else District.state_reason.remove(),
         District.updated_at.set(utcnow()),
+        *extra,
     ]
+    try:
+        district.update(
+            actions=actions,
+            condition=District.state != DistrictState.PAUSED.value,
+            add_version_condition=False,
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
     if summary is not None:
-        actions.append(District.last_run.set(summary))
-    district.update(actions=actions, add_version_condition=False)
+        district.update(actions=[District.last_run.set(summary)], add_version_condition=False)
 
 
 def handle_request(
@@ -149,8 +165,7 @@ def handle_request(
     run, _ = open_run(request)
     outcome = RequestOutcome(request.tenant_id, run.run_id, run.state, request.piece)
     if SyncState(run.state) in TERMINAL_STATES or int(run.pieces or 0) > request.piece:
-        outcome.state = "duplicate"
-        return outcome
+        return _finish_what_a_crash_left(request, run, district, services, outcome)
     if request.piece == 0 and district.state not in STARTABLE[request.kind.value]:
         return _finish(run, district, outcome, SyncState.SKIPPED.value, f"district is {district.state}")
     if not acquire_lease(district, run.run_id, time_left()):
@@ -166,7 +181,12 @@ def handle_request(
         client = services.connect(district)
     except ConnectionUnavailable as exc:
         return _finish(run, district, outcome, SyncState.FAILED.value, str(exc), services)
-    result, checkpoint = run_piece(run, district, client, request.piece, time_left)
+    try:
+        result, checkpoint = run_piece(run, district, client, request.piece, time_left)
+    except Exception as exc:  # anything unforeseen: end the run cleanly rather than leave it stuck
+        outcome.notes.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+        message = f"the sync stopped on an unexpected {type(exc).__name__}; nothing was deactivated"
+        return _finish(run, district, outcome, SyncState.FAILED.value, message, services)
     outcome.result = result
     actions: list[Any] = [
         SyncRun.counts.set(result.counts),
@@ -179,12 +199,34 @@ def handle_request(
     ]
     if checkpoint is not None:
         run.update(actions=[*actions, SyncRun.checkpoint.set(checkpoint)])
-        acquire_lease(district, run.run_id, time_left())
-        services.send(request.model_copy(update={"run_id": run.run_id, "piece": request.piece + 1}), 0)
+        # Held for the whole wait in the queue: no other run may start between two pieces.
+        acquire_lease(district, run.run_id, CONTINUATION_LEASE.total_seconds())
+        services.send(_continuation(request, run.run_id, request.piece + 1), 0)
         outcome.state = "continued"
         return outcome
     run.update(actions=[*actions, SyncRun.checkpoint.remove(), SyncRun.held_deactivations.set(result.held)])
     return _finish(run, district, outcome, result.state, result.message, services)
+
+
+def _continuation(request: SyncRequest, run_id: str, piece: int) -> SyncRequest:
+    return request.model_copy(update={"run_id": run_id, "piece": piece, "deferrals": 0})
+
+
+def _finish_what_a_crash_left(
+    request: SyncRequest, run: SyncRun, district: District, services: SyncServices, outcome: RequestOutcome
+) -> RequestOutcome:
+    """A request whose piece already ran. If the invocation that ran it stopped before its
+    bookkeeping was done (no continuation sent, the district still leased to the run), do that
+    now; both steps are safe to repeat (a continuation is deduped by its key)."""
+    outcome.state = "duplicate"
+    pieces = int(run.pieces or 0)
+    if run.state == SyncState.RUNNING.value and run.checkpoint is not None and pieces == request.piece + 1:
+        services.send(_continuation(request, run.run_id, pieces), 0)
+        outcome.notes.append(f"sent piece {pieces} again")
+    elif SyncState(run.state) in TERMINAL_STATES and district.sync_lease_run_id == run.run_id:
+        outcome.notes.append("finished the bookkeeping of an interrupted invocation")
+        return _finish(run, district, outcome, run.state, run.error or "", services)
+    return outcome
 
 
 def _finish(
@@ -216,11 +258,16 @@ def _finish(
         SyncState.HELD.value: DistrictState.HELD.value,
         SyncState.FAILED.value: DistrictState.ERROR.value,
     }.get(state)
+    revoked = outcome.result is not None and outcome.result.revoked
     if district_state is not None:
         set_district_state(
-            district, district_state, "" if state == SyncState.SUCCEEDED.value else message, summary
+            district,
+            district_state,
+            "" if state == SyncState.SUCCEEDED.value else message,
+            summary,
+            # the mark of revoked access; onboarding's next sighting of the tenant clears it
+            *([District.sharing_enabled.set(False)] if revoked else []),
         )
-    release_lease(district, run.run_id)
     if services is not None and state in (SyncState.HELD.value, SyncState.FAILED.value):
         verb = "is held for approval" if state == SyncState.HELD.value else "failed"
         services.notify(
@@ -233,6 +280,8 @@ def _finish(
                 else "Records already received were kept; nothing was deactivated."
             ),
         )
+    # Last: while the lease still names this run, a redelivery knows the bookkeeping is unfinished.
+    release_lease(district, run.run_id)
     return outcome
 
 

@@ -126,6 +126,11 @@ class RosterStore:
             ]
         model(self.tenant_id, sourced_id).update(actions=actions)
 
+    def deactivate_many(self, entries: list[tuple[str, str, str]]) -> int:
+        """(sourcedId, reason, expected hash) each, on the writer threads; returns how many applied."""
+        futures = [_writers().submit(self.deactivate, sid, reason, digest) for sid, reason, digest in entries]
+        return sum(1 for future in futures if future.result())
+
     def deactivate(self, sourced_id: str, reason: str, expected_hash: str | None = None) -> bool:
         """False when the record is no longer active (or changed since the decision)."""
         model = self.model
