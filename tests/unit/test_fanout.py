@@ -1,15 +1,17 @@
-"""Nightly fan-out sending: batches of 10, and only the refused entries are sent again."""
+"""Nightly fan-out: which districts are synced tonight, batches of 10, and only the refused
+entries are sent again."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from smartpass.data.districts import District
 from smartpass.data.sync_runs import SyncKind
-from smartpass.sync.fanout import enqueue
+from smartpass.sync.fanout import enqueue, plan_nightly
 from smartpass.sync.requests import SyncRequest
 
 
@@ -56,3 +58,30 @@ def test_an_entry_refused_every_time_fails_the_tick_after_sending_the_rest() -> 
     with pytest.raises(RuntimeError, match=r"refused 1 sync request\(s\) 3 times"):
         enqueue(sqs, "https://queue", _requests(4), sleep=lambda _: None)  # type: ignore[arg-type]
     assert sqs.calls == [["3000", "3001", "3002", "3003"], ["3001"], ["3001"]]
+
+
+def _district(tenant_id: str, state: str, lease_minutes: int | None = None) -> District:
+    district = District(tenant_id=tenant_id, name=f"D{tenant_id}", state=state)
+    if lease_minutes is not None:
+        district.sync_lease_run_id = "some-run"
+        district.sync_lease_expires_at = AT + timedelta(minutes=lease_minutes)
+    return district
+
+
+AT = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
+
+
+def test_plan_syncs_active_and_failed_districts_and_rescues_a_stuck_one() -> None:
+    districts = [
+        _district("1", "active"),
+        _district("2", "error"),
+        _district("3", "paused"),
+        _district("4", "held"),
+        _district("5", "syncing", lease_minutes=30),  # a run is going on: leave it
+        _district("6", "syncing", lease_minutes=-30),  # its run died: tonight's run takes over
+        _district("7", "syncing"),
+    ]
+    planned, skipped = plan_nightly(districts, AT, AT.date())
+    assert [r.tenant_id for r in planned] == ["1", "2", "6", "7"]
+    assert skipped == {"3": "state is paused", "4": "state is held", "5": "state is syncing"}
+    assert {r.trigger for r in planned} == {f"schedule:{AT.isoformat()}"}
