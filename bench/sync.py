@@ -34,7 +34,8 @@ from classlink_sandbox.changes import apply_change
 from classlink_sandbox.generator import DistrictSpec
 from classlink_sandbox.server import SandboxServer
 from classlink_sandbox.world import Tenant
-from local_stack.stack import ClassLinkEndpoints, LocalStack
+from local_stack.__main__ import sandbox_endpoints
+from local_stack.stack import LocalStack
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.sync_runs import SyncRun
 from smartpass.data.tables import bind_tables
@@ -144,18 +145,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sandbox.add_district(district_spec(args.users))
     generated = time.perf_counter() - generated
     tenant = sandbox.world.tenants[TENANT_ID]
-    info = sandbox.describe()
-    client = sandbox.world.register_client([])
     stack = LocalStack(
-        ClassLinkEndpoints(
-            partner_api_url=info["partner_api_url"],
-            oneroster_proxy_url=info["oneroster_proxy_url"],
-            launchpad_url=info["launchpad_url"],
-            nodeapi_url=info["nodeapi_url"],
-            partner_api_key=info["partner_api_key"],
-            sso_client_id=client.client_id,
-            sso_client_secret=client.client_secret,
-        ),
+        sandbox_endpoints(sandbox)[0],
         prefix="smartpass-bench",
     ).start()
     try:

@@ -17,7 +17,6 @@ import os
 import resource
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -72,54 +71,38 @@ def run_worker(function_name: str, timeout_seconds: int, memory_mb: int) -> dict
 
 
 def run_raw(tenant_id: str, raw_tenant_id: str) -> dict[str, Any]:
-    """Like for like with the engine: the same client, pages, fields and writer threads, the
-    same records kept (guardians are skipped as the sync skips them); only the parse, hash and
-    diff are missing."""
+    """Like for like with the engine but for the reconcile: the same client, pages and fields,
+    the same records turned into the same items and written by the same writer threads (the
+    engine's own RosterStore.create), under another tenant id. Missing: reading what we hold,
+    hashing and diffing."""
     from nightly_sync.services import build_services
+    from smartpass.classlink.records import sourced_id_of
+    from smartpass.data.base import utcnow
     from smartpass.data.districts import District
     from smartpass.data.tables import bind_tables
     from smartpass.settings import get_settings
-    from smartpass.sync.collections import COLLECTIONS
-    from smartpass.sync.store import ITEMS_PER_TASK, WRITE_THREADS
+    from smartpass.sync.collections import COLLECTIONS, role_mapping
+    from smartpass.sync.store import RosterStore
 
     settings = get_settings()
     bind_tables(settings)
     client = build_services(settings, lambda: 900.0).connect(District.get(tenant_id))
-    dynamodb = boto3.resource("dynamodb")
+    roles = role_mapping(None)
     records = 0
-
-    def write(table_name: str, items: list[dict[str, Any]]) -> None:
-        with dynamodb.Table(table_name).batch_writer() as batch:
-            for item in items:
-                batch.put_item(Item=item)
-
-    with ThreadPoolExecutor(max_workers=WRITE_THREADS) as pool:
-        for spec in COLLECTIONS.values():
-            offset, limit = 0, 10_000
-            while True:
-                page = client.page(
-                    spec.endpoint, spec.envelope, offset=offset, limit=limit, fields=spec.fields
-                )
-                items = [
-                    {
-                        "tenant_id": raw_tenant_id,
-                        "sourced_id": row["sourcedId"],
-                        "content_hash": "raw",
-                        "payload": json.dumps(row, separators=(",", ":")),
-                    }
-                    for row in page.rows
-                    if row.get("role") != "guardian"
-                ]
-                records += len(items)
-                futures = [
-                    pool.submit(write, spec.model.Meta.table_name, items[i : i + ITEMS_PER_TASK])
-                    for i in range(0, len(items), ITEMS_PER_TASK)
-                ]
-                for future in futures:
-                    future.result()
-                offset += page.limit
-                if len(page.rows) < page.limit:
-                    break
+    for spec in COLLECTIONS.values():
+        store = RosterStore(spec.model, raw_tenant_id, "raw", utcnow())
+        offset, limit = 0, 10_000
+        while True:
+            page = client.page(spec.endpoint, spec.envelope, offset=offset, limit=limit, fields=spec.fields)
+            for row in page.rows:
+                attributes = spec.to_attributes(spec.record_type.model_validate(row), roles)
+                if attributes is not None:
+                    store.create(str(sourced_id_of(row)), attributes, "raw")
+                    records += 1
+            store.flush()
+            offset += page.limit
+            if len(page.rows) < page.limit:
+                break
     return {"records": records, "requests": client.stats.requests}
 
 

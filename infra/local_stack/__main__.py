@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from classlink_sandbox.generator import DistrictSpec
 from classlink_sandbox.server import SandboxServer
+from classlink_sandbox.world import OAuthClient
 from local_stack.once import run_once
 from local_stack.stack import ClassLinkEndpoints, LocalStack
 
@@ -33,23 +34,29 @@ def start(students: int = 300, teachers: int = 20, seed: int = 1) -> tuple[Local
             share_unenrolled=True,
         )
     )
-    client = sandbox.world.register_client([])
-    info = sandbox.describe()
-    stack = LocalStack(
-        ClassLinkEndpoints(
-            partner_api_url=info["partner_api_url"],
-            oneroster_proxy_url=info["oneroster_proxy_url"],
-            launchpad_url=info["launchpad_url"],
-            nodeapi_url=info["nodeapi_url"],
-            partner_api_key=info["partner_api_key"],
-            sso_client_id=client.client_id,
-            sso_client_secret=client.client_secret,
-        )
-    ).start()
+    endpoints, client = sandbox_endpoints(sandbox)
+    stack = LocalStack(endpoints).start()
     # The redirect URI is known once the local HTTP API has its port, as after `sam deploy`.
     assert stack.gateway is not None
     client.redirect_uris.append(f"{stack.gateway.url}/sso/classlink/callback")
     return stack, sandbox
+
+
+def sandbox_endpoints(sandbox: SandboxServer) -> tuple[ClassLinkEndpoints, OAuthClient]:
+    """The sandbox's URLs and partner key, and an OAuth2 client registered for us (its redirect
+    URI is added once the local HTTP API has a port)."""
+    client = sandbox.world.register_client([])
+    info = sandbox.describe()
+    endpoints = ClassLinkEndpoints(
+        partner_api_url=info["partner_api_url"],
+        oneroster_proxy_url=info["oneroster_proxy_url"],
+        launchpad_url=info["launchpad_url"],
+        nodeapi_url=info["nodeapi_url"],
+        partner_api_key=info["partner_api_key"],
+        sso_client_id=client.client_id,
+        sso_client_secret=client.client_secret,
+    )
+    return endpoints, client
 
 
 def emit(out: TextIO, payload: dict[str, Any]) -> None:

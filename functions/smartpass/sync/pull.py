@@ -147,6 +147,13 @@ class CollectionPull:
             raise InconsistentPull(
                 f"pages of {self.spec.name} overlapped and no total was given to check them"
             )
+        if self.total is None:
+            # Without x-total-count nothing proves the pull complete (psd401 refuses such pages).
+            findings.append(
+                f"ClassLink sent no x-total-count for {self.spec.name}, so the pull could not be "
+                "checked and nobody was deactivated for being absent"
+            )
+            return findings
         if self.unidentified:
             findings.append(
                 f"{self.unidentified} {self.spec.name} came without a sourcedId, so nobody was "
