@@ -133,6 +133,14 @@ def sync_once(stack: LocalStack, kind: str) -> tuple[dict[str, Any], SyncRun]:
     return figures, run
 
 
+def progress(phase: str, figures: dict[str, Any], run: SyncRun, pages: int, **extra: Any) -> None:
+    """Each phase's figures on stderr as it ends, so a long run that is stopped still says
+    what it measured (stdout keeps the one final line)."""
+    line = {"phase": phase, **figures, "requests": int(run.requests), "pages_needed": pages, **extra}
+    sys.stderr.write(json.dumps(line) + "\n")
+    sys.stderr.flush()
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=10_000, help="synced users in the generated district")
@@ -173,11 +181,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         initial_pages = pages_needed(sandbox, tenant)
         initial, initial_run = sync_once(stack, "initial")
+        progress("initial", initial, initial_run, initial_pages)
         before = snapshot(sandbox, tenant)
         churn(tenant, args.churn, args.users)
         changed = changed_records(before, snapshot(sandbox, tenant))
         nightly_pages = pages_needed(sandbox, tenant)
         nightly, nightly_run = sync_once(stack, "nightly")
+        progress("nightly", nightly, nightly_run, nightly_pages, changed_records=changed)
         raw = child(["raw", str(TENANT_ID), f"raw-{TENANT_ID}"])
     finally:
         stack.stop()
