@@ -291,3 +291,23 @@ def test_a_piece_whose_continuation_was_not_sent_is_resent_on_redelivery(
     outcome = handle_request(message, services, time_left)  # SQS delivers the message again
     assert outcome.state == "duplicate" and outcome.notes == ["sent piece 1 again"]
     assert [(r.run_id, r.piece) for r in sent[1:]] == [(run.run_id, 1)]
+
+
+def test_two_runs_of_one_district_delivered_together_never_sync_at_once(
+    stack: LocalStack, synced: SandboxServer
+) -> None:
+    # Slow pages keep the first run busy while the worker's concurrency delivers the second.
+    synced.app.faults.add(
+        Fault(kind="slow", tenant_id=int(TENANT), collection="users", times=1, params={"delay_seconds": 1.5})
+    )
+    send(stack, request(kind="manual", trigger="operator"))
+    send(stack, request(kind="nightly", trigger="schedule:same-night"))
+    stack.drain(timeout_seconds=60)
+    runs = {r.trigger: r for r in _runs() if r.trigger in ("operator", "schedule:same-night")}
+    states = sorted(r.state for r in runs.values())
+    assert states == ["queued", "succeeded"]  # one ran; the other waits for the lease, not a failure
+    attrs = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.environment["SYNC_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    assert attrs["ApproximateNumberOfMessagesDelayed"] == "1"
+    assert District.get(TENANT).sync_lease_run_id is None
