@@ -16,19 +16,6 @@ from classlink_sandbox.oneroster import OneRosterError, parse_filter
 from classlink_sandbox.server import SandboxServer
 
 
-@pytest.fixture
-def get(tenant_info: dict[str, Any]) -> Any:
-    def call(path: str, **params: Any) -> requests.Response:
-        return requests.get(
-            f"{tenant_info['proxy_base_url']}{path}",
-            params=params,
-            timeout=10,
-            headers={"Authorization": f"Bearer {tenant_info['bearer']}"},
-        )
-
-    return call
-
-
 def _ids(response: requests.Response) -> set[str]:
     assert response.status_code == 200, response.text
     return {u["sourcedId"] for u in response.json()["users"]}

@@ -7,23 +7,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-import requests
 
 from classlink_sandbox.changes import apply_change
 from classlink_sandbox.server import SandboxServer
-
-
-@pytest.fixture
-def get(tenant_info: dict[str, Any]) -> Any:
-    def call(path: str, **params: Any) -> requests.Response:
-        return requests.get(
-            f"{tenant_info['proxy_base_url']}{path}",
-            params=params,
-            timeout=10,
-            headers={"Authorization": f"Bearer {tenant_info['bearer']}"},
-        )
-
-    return call
 
 
 @pytest.mark.parametrize(
