@@ -1,4 +1,5 @@
-"""Scheduled poll of the ClassLink Partner API (and early polls nudged by ClassLink's e-mail)."""
+"""Scheduled poll of the ClassLink Partner API (and early polls nudged by ClassLink's e-mail):
+discover, connect, pause and resume districts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from invite_handler.services import build_services
 from smartpass.classlink.partner_api import PartnerApiClient
 from smartpass.data.districts import District
 from smartpass.data.tables import bind_tables
@@ -20,6 +22,7 @@ bind_tables(settings)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+SAFETY_MARGIN_MS = 10_000
 
 
 def _trigger(event: dict[str, Any]) -> str:
@@ -29,15 +32,26 @@ def _trigger(event: dict[str, Any]) -> str:
     return str(event.get("source", "unknown"))
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     secret = parameters.get_secret(settings.partner_api_key_secret_id, transform="json", max_age=300)
-    client = PartnerApiClient(settings.classlink_partner_api_url, secret["api_key"])
-    result = reconcile_districts(client.applications(), District.scan())
-    metrics.add_metric(name="DistrictsDiscovered", unit=MetricUnit.Count, value=len(result.discovered))
-    metrics.add_metric(name="DistrictsPaused", unit=MetricUnit.Count, value=len(result.paused))
+    partner = PartnerApiClient(settings.classlink_partner_api_url, secret["api_key"])
+    services = build_services(
+        settings, lambda: max(0.0, (context.get_remaining_time_in_millis() - SAFETY_MARGIN_MS) / 1000)
+    )
+    result = reconcile_districts(partner.applications(), District.scan(), services, partner.server)
+    for name, value in (
+        ("DistrictsDiscovered", len(result.discovered)),
+        ("DistrictsConnected", len(result.connected)),
+        ("DistrictConnectionsFailed", len(result.connection_failed)),
+        ("DistrictsPaused", len(result.paused)),
+        ("DistrictsResumed", len(result.resumed)),
+    ):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    for tenant_id, reason in result.connection_failed.items():
+        logger.warning("district connection check failed", extra={"tenant_id": tenant_id, "reason": reason})
     if result.invalid_rows:
         metrics.add_metric(name="PartnerApiInvalidRows", unit=MetricUnit.Count, value=result.invalid_rows)
         logger.warning(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
@@ -26,7 +28,9 @@ metrics = Metrics()
 @metrics.log_metrics
 @event_parser(model=ScheduledTick)
 def lambda_handler(event: ScheduledTick, context: LambdaContext) -> dict[str, object]:
-    requests, skipped = plan_nightly(District.scan(), event.scheduled_time, event.scheduled_time.date())
+    # Blackout dates are the district's calendar dates, so "today" is in the schedule's zone.
+    today = event.scheduled_time.astimezone(ZoneInfo(settings.schedule_timezone)).date()
+    requests, skipped = plan_nightly(District.scan(), event.scheduled_time, today)
     sent = enqueue(aws_clients.sqs(), settings.sync_queue_url, requests)
     metrics.add_metric(name="SyncRequestsEnqueued", unit=MetricUnit.Count, value=len(sent))
     metrics.add_metric(name="DistrictsSkipped", unit=MetricUnit.Count, value=len(skipped))

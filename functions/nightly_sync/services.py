@@ -13,6 +13,7 @@ from smartpass.classlink.oneroster import Connection, OneRosterClient, RetryPoli
 from smartpass.data.districts import District
 from smartpass.settings import Settings
 from smartpass.sync.connection import ConnectionUnavailable, connection_from_secret, district_secret_id
+from smartpass.sync.report import Report
 from smartpass.sync.requests import SyncRequest
 from smartpass.sync.runs import SyncServices
 
@@ -21,36 +22,43 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT_MAX = 60.0
 
 
-def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncServices:
-    def read(district: District, fresh: bool) -> Connection:
-        secret_id = district.credentials_secret_id or district_secret_id(
-            settings.district_secret_prefix, district.tenant_id
-        )
-        try:
-            secret = parameters.get_secret(
-                secret_id, transform="json", max_age=SECRET_MAX_AGE, force_fetch=fresh
-            )
-        except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError):
-            raise ConnectionUnavailable(
-                f"the district's connection secret {secret_id} cannot be read; onboarding stores it"
-            ) from None
-        return connection_from_secret(
-            secret, settings.classlink_oneroster_proxy_url, district.oneroster_application_id
-        )
+def read_connection(settings: Settings, district: District, fresh: bool) -> Connection:
+    secret_id = district.credentials_secret_id or district_secret_id(
+        settings.district_secret_prefix, district.tenant_id
+    )
+    try:
+        secret = parameters.get_secret(secret_id, transform="json", max_age=SECRET_MAX_AGE, force_fetch=fresh)
+    except (parameters.exceptions.GetParameterError, parameters.exceptions.TransformParameterError):
+        raise ConnectionUnavailable(
+            f"the district's connection secret {secret_id} cannot be read; onboarding stores it"
+        ) from None
+    return connection_from_secret(
+        secret, settings.classlink_oneroster_proxy_url, district.oneroster_application_id
+    )
 
+
+def oneroster_client(
+    settings: Settings, district: District, time_left: Callable[[], float], fresh: bool = False
+) -> OneRosterClient:
+    """The district's OneRoster client (also used by onboarding's connection check, with
+    `fresh` so a secret it has just written is read, not a cached one)."""
+    return OneRosterClient(
+        read_connection(settings, district, fresh),
+        refresh_connection=lambda: _or_none(lambda: read_connection(settings, district, True)),
+        retry=RetryPolicy(
+            max_retries=settings.oneroster_max_retries,
+            backoff_seconds=settings.oneroster_backoff_seconds,
+        ),
+        timeout=(CONNECT_TIMEOUT, READ_TIMEOUT_MAX),
+        # No read or retry wait may outlive the invocation: the client stops in time to
+        # let the run checkpoint instead.
+        time_left=time_left,
+    )
+
+
+def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncServices:
     def connect(district: District) -> OneRosterClient:
-        return OneRosterClient(
-            read(district, fresh=False),
-            refresh_connection=lambda: _or_none(lambda: read(district, fresh=True)),
-            retry=RetryPolicy(
-                max_retries=settings.oneroster_max_retries,
-                backoff_seconds=settings.oneroster_backoff_seconds,
-            ),
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT_MAX),
-            # No read or retry wait may outlive the invocation: the client stops in time to
-            # let the run checkpoint instead.
-            time_left=time_left,
-        )
+        return oneroster_client(settings, district, time_left)
 
     def send(request: SyncRequest, delay_seconds: int) -> None:
         aws_clients.sqs().send_message(
@@ -59,12 +67,26 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncSe
             DelaySeconds=delay_seconds,
         )
 
-    def notify(subject: str, message: str) -> None:
+    def notify(report: Report) -> None:
         aws_clients.sns().publish(
-            TopicArn=settings.operator_topic_arn, Subject=subject[:100], Message=message
+            TopicArn=settings.operator_topic_arn,
+            Subject=report.subject,
+            Message=report.text,
+            MessageAttributes={
+                k: {"DataType": "String", "StringValue": v} for k, v in report.attributes.items()
+            },
         )
 
-    return SyncServices(connect=connect, send=send, notify=notify)
+    def email(to: str, report: Report) -> None:
+        aws_clients.ses().send_email(
+            Source=settings.report_sender_email,
+            Destination={"ToAddresses": [to]},
+            Message={"Subject": {"Data": report.subject}, "Body": {"Text": {"Data": report.text}}},
+        )
+
+    return SyncServices(
+        connect=connect, send=send, notify=notify, email=email if settings.report_sender_email else None
+    )
 
 
 def _or_none(read: Callable[[], Connection]) -> Connection | None:

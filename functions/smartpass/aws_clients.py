@@ -23,3 +23,13 @@ def sqs() -> SQSClient:
 @functools.cache
 def sns() -> Any:
     return boto3.client("sns")
+
+
+@functools.cache
+def ses() -> Any:
+    return boto3.client("ses")
+
+
+@functools.cache
+def secretsmanager() -> Any:
+    return boto3.client("secretsmanager")

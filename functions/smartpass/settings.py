@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from ipaddress import ip_address
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -49,6 +50,7 @@ class Settings(BaseModel):
 
     stage: str = Field(alias="STAGE", pattern=r"^[a-z][a-z0-9-]{0,31}$")
     districts_table: str = Field(alias="DISTRICTS_TABLE", min_length=3)
+    district_history_table: str = Field(alias="DISTRICT_HISTORY_TABLE", min_length=3)
     roster_users_table: str = Field(alias="ROSTER_USERS_TABLE", min_length=3)
     roster_orgs_table: str = Field(alias="ROSTER_ORGS_TABLE", min_length=3)
     roster_classes_table: str = Field(alias="ROSTER_CLASSES_TABLE", min_length=3)
@@ -73,6 +75,19 @@ class Settings(BaseModel):
     # Retries of a 429/5xx from ClassLink: exponential from this base, jittered, capped at 32 s.
     oneroster_backoff_seconds: float = Field(alias="ONEROSTER_BACKOFF_SECONDS", ge=0, le=30)
     oneroster_max_retries: int = Field(alias="ONEROSTER_MAX_RETRIES", ge=0, le=10)
+    # The schedules' timezone: blackout dates are the district's local dates, not UTC's.
+    schedule_timezone: str = Field(alias="SCHEDULE_TIMEZONE", default="America/New_York")
+    # The SES identity district reports are sent from; empty = reports go to operators only.
+    report_sender_email: str = Field(alias="REPORT_SENDER_EMAIL", default="")
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA timezone") from None
+        return value
 
     @field_validator(
         "sync_queue_url",

@@ -104,7 +104,7 @@ class LocalStack:
         """Template parameters for this machine; `parameters` overrides any of them. The rest
         (SyncWorkerConcurrency among them) keep the template's defaults."""
         return {
-            "Stage": "dev",
+            "Stage": "local",
             "TableDeletionProtection": "false",
             # Retries of a 429/5xx from the sandbox back off from 0.05 s instead of 1 s.
             "OneRosterBackoffSeconds": "0.05",

@@ -20,6 +20,7 @@ from smartpass.classlink.partner_api import ApplicationRow
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.login import LoginState
 from smartpass.data.sync_runs import SyncRun
+from smartpass.onboarding.connect import OnboardingServices
 from smartpass.onboarding.discovery import reconcile_districts
 from tests.integration.sync_helpers import connect_district
 
@@ -148,7 +149,9 @@ def test_sns_invitation_email_triggers_a_poll(stack: LocalStack) -> None:
     stack.client("sns").publish(TopicArn=topic, Message="A district added SmartPass")
     stack.drain()
     assert stack.functions["InvitationPollFunction"].stats["sns:ok"] == before + 1
-    assert District.get(TENANT).state == DistrictState.CONNECTING.value
+    # the nudge's poll connected the district and queued its initial sync, which the drain ran
+    district = District.get(TENANT)
+    assert district.state == DistrictState.ACTIVE.value and district.last_run.kind == "initial"
 
 
 # ------------------------------------------------------------------ schedule -> fan-out -> SQS -> worker
@@ -222,7 +225,7 @@ def test_message_for_an_unknown_district_fails_and_writes_nothing(stack: LocalSt
 def test_health_and_unknown_route(stack: LocalStack) -> None:
     assert stack.gateway is not None
     health = requests.get(f"{stack.gateway.url}/health", timeout=5)
-    assert health.status_code == 200 and health.json() == {"status": "ok", "stage": "dev"}
+    assert health.status_code == 200 and health.json() == {"status": "ok", "stage": "local"}
     missing = requests.get(f"{stack.gateway.url}/nope", timeout=5)
     assert missing.status_code == 404 and missing.json() == {"message": "Not Found"}
 
@@ -264,11 +267,17 @@ def test_callback_pages_explain_what_happened(stack: LocalStack) -> None:
     assert "Reference:" in denied.text
 
 
+def _unexpected(*_: object) -> Any:
+    raise AssertionError("a poll with no live row connected something")
+
+
 def test_one_unparsable_partner_row_pauses_nobody(stack: LocalStack) -> None:
     District(tenant_id=TENANT, name="Maple", state=DistrictState.ACTIVE.value).save()
     try:
         ApplicationRow.model_validate({"tenant_id": None, "enabled": "maybe"})
     except ValidationError as bad_row:
-        result = reconcile_districts([bad_row], District.scan())
+        # no live row, so nothing is connected: services that fail if called
+        unused = OnboardingServices("unused/", _unexpected, _unexpected, _unexpected)
+        result = reconcile_districts([bad_row], District.scan(), unused, _unexpected)
     assert result.invalid_rows == 1 and result.paused == []
     assert District.get(TENANT).state == DistrictState.ACTIVE.value

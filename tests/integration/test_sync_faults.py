@@ -281,7 +281,7 @@ def test_a_piece_whose_continuation_was_not_sent_is_resent_on_redelivery(
     services = SyncServices(
         connect=build_services(get_settings(), time_left).connect,
         send=send_fails_once,
-        notify=lambda s, m: None,
+        notify=lambda report: None,
     )
     message = SyncRequest.model_validate(request(kind="manual", trigger="crash"))
     with pytest.raises(RuntimeError, match="unavailable"):

@@ -7,6 +7,7 @@ from smartpass.settings import Settings, SettingsError
 VALID = {
     "STAGE": "dev",
     "DISTRICTS_TABLE": "districts",
+    "DISTRICT_HISTORY_TABLE": "district-history",
     "ROSTER_USERS_TABLE": "roster-users",
     "ROSTER_ORGS_TABLE": "roster-orgs",
     "ROSTER_CLASSES_TABLE": "roster-classes",

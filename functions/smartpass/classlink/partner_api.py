@@ -50,6 +50,21 @@ class ApplicationRow(BaseModel):
         return self.enabled and self.tenant_status == "Active"
 
 
+class DirectServer(BaseModel):
+    """`/applications/{id}/server`: how to reach the district's own Roster Server (OAuth1).
+    ClassLink's documented sample shows an empty `client_secret`, so it may be missing."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    client_id: str = ""
+    client_secret: str = Field(default="", repr=False)
+    endpoint_url: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.client_id and self.client_secret and self.endpoint_url)
+
+
 class PartnerApiClient:
     def __init__(self, base_url: str, api_key: str, session: requests.Session | None = None) -> None:
         self._base_url = base_url.rstrip("/")
@@ -71,25 +86,45 @@ class PartnerApiClient:
                 return
             offset += PAGE_SIZE
 
-    def _get_page(self, offset: int) -> list[object]:
+    def server(self, oneroster_application_id: str) -> DirectServer:
+        """The district's direct OneRoster endpoint and OAuth1 key (classlink-facts C3). The id
+        is already percent-escaped by ClassLink and goes into the path verbatim."""
+        body = self._get(f"/applications/{oneroster_application_id}/server", {})
+        server = body.get("server")
+        if not isinstance(server, dict):
+            raise ClassLinkError("Partner API /applications/{id}/server returned no server object")
+        try:
+            return DirectServer.model_validate(server)
+        except ValidationError:
+            raise ClassLinkError(
+                "Partner API /applications/{id}/server returned a malformed server"
+            ) from None
+
+    def _get(self, path: str, params: dict[str, int]) -> dict[str, object]:
+        # The path is named generically in errors: an application id is not for log lines.
+        name = "/applications/{id}/server" if path.endswith("/server") else path
         try:
             response = self._session.get(
-                f"{self._base_url}/applications",
-                params={"limit": PAGE_SIZE, "offset": offset},
+                f"{self._base_url}{path}",
+                params=params,
                 headers={"Authorization": f"Bearer {self._api_key}"},
                 timeout=DEFAULT_TIMEOUT,
             )
         except requests.RequestException as exc:
             raise ClassLinkError(f"Partner API unreachable: {type(exc).__name__}") from None
         if response.status_code != 200:
-            raise ClassLinkError(
-                f"Partner API /applications answered {response.status_code}", response.status_code
-            )
+            raise ClassLinkError(f"Partner API {name} answered {response.status_code}", response.status_code)
         try:
             body = response.json()
         except ValueError:
-            raise ClassLinkError("Partner API /applications returned invalid JSON") from None
-        rows = body.get("applications") if isinstance(body, dict) else None
+            raise ClassLinkError(f"Partner API {name} returned invalid JSON") from None
+        if not isinstance(body, dict):
+            raise ClassLinkError(f"Partner API {name} returned no JSON object")
+        return body
+
+    def _get_page(self, offset: int) -> list[object]:
+        body = self._get("/applications", {"limit": PAGE_SIZE, "offset": offset})
+        rows = body.get("applications")
         if not isinstance(rows, list):
             raise ClassLinkError("Partner API /applications returned no applications array")
         return rows

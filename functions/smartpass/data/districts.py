@@ -77,6 +77,22 @@ class District(BoundModel):
     # Already percent-escaped by ClassLink; used verbatim in proxy paths (classlink-facts C3).
     oneroster_application_id = UnicodeAttribute(null=True)
     sharing_enabled = BooleanAttribute(default=True)
+    # Who added the district: "partner-api" (found by the poll) or "operator" (registered by
+    # hand with an OAuth1 key the district sent). The poll never pauses an operator's district.
+    registration = UnicodeAttribute(default="partner-api")
+    # A one-way fingerprint of the credentials last stored (never the credentials): the poll
+    # compares it with the Partner API row to notice a rotated bearer without reading secrets.
+    credentials_fingerprint = UnicodeAttribute(null=True)
+    # False after a connection check or a sync was refused by ClassLink; the poll checks again.
+    connection_ok = BooleanAttribute(null=True)
+    connect_attempts = NumberAttribute(default=0)  # failed checks in a row (retry pause grows)
+    connected_at = UTCDateTimeAttribute(null=True)
+    # The sync onboarding queued (initial, or a catch-up after a pause), as its JSON request,
+    # so a poll after a crash can send the very same request again (the run id dedupes it).
+    onboarding_request = UnicodeAttribute(null=True)
+    first_synced_at = UTCDateTimeAttribute(null=True)
+    # Where the district's reports go (set by an operator); no report e-mail without it.
+    contact_email = UnicodeAttribute(null=True)
     sync_settings = SyncSettings(default=SyncSettings)
     last_run = RunSummary(null=True)
     # The per-district sync lease: the run that holds it and until when (conditional writes).

@@ -85,6 +85,15 @@ class Checkpoint(MapAttribute):
     saved_at = UTCDateTimeAttribute(null=True)
 
 
+class HealthFinding(MapAttribute):
+    """A roster health finding of a run, in plain words, with what the district can do."""
+
+    code = UnicodeAttribute()  # no_teachers, no_staff, students_without_school, ...
+    count = NumberAttribute(default=0)
+    message = UnicodeAttribute()
+    fix = UnicodeAttribute()
+
+
 class SyncRun(BoundModel):
     class Meta(BoundModel.Meta):
         pass
@@ -105,7 +114,10 @@ class SyncRun(BoundModel):
     # Invalid records, as "<collection> <sourcedId>: <reason>" (first 50; the count is complete).
     invalid_records = ListAttribute(of=UnicodeAttribute, default=list)
     held_deactivations = NumberAttribute(default=0)
-    findings = ListAttribute(of=UnicodeAttribute, default=list)
+    findings = ListAttribute(of=UnicodeAttribute, default=list)  # notes of the sync itself
+    health: ListAttribute[HealthFinding] = ListAttribute(of=HealthFinding, null=True)
+    # What was synced in words a district uses: schools, students, teachers, staff.
+    synced: MapAttribute[str, object] = MapAttribute(null=True)
     error = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
     started_at = UTCDateTimeAttribute(null=True)

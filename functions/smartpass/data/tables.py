@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from smartpass.data.district_history import DistrictEvent
 from smartpass.data.districts import District
 from smartpass.data.login import LoginCode, LoginState
 from smartpass.data.roster import RosterClass, RosterEnrollment, RosterOrg, RosterTerm, RosterUser
@@ -12,6 +13,7 @@ from smartpass.settings import Settings
 
 def bind_tables(settings: Settings) -> None:
     District.bind(settings.districts_table)
+    DistrictEvent.bind(settings.district_history_table)
     RosterUser.bind(settings.roster_users_table)
     RosterOrg.bind(settings.roster_orgs_table)
     RosterClass.bind(settings.roster_classes_table)

@@ -1,46 +1,165 @@
-"""Reconcile the Partner API's list of tenants with our District rows.
+"""One poll of the Partner API: reconcile its tenants with our District rows and connect the
+ones that need it.
 
-A live tenant we do not know becomes a District in `connecting`. A known district that is no
-longer listed, or listed as disabled, is paused, never deleted. If any row failed to parse we
-pause nobody: that tenant might be the unparsable row, and pausing it would stop its sync.
-Likewise an empty list while districts are connected is treated as ClassLink failing in a
-success-shaped way (prior-art takeaway 5), not as every district leaving at once.
+- A live tenant we do not know becomes a District and is connected (connect.py).
+- A known one is renamed if ClassLink renamed it, gets its rotated bearer stored, is resumed
+  if it was paused, and is connected again after a refused connection (with a growing pause).
+- A district no longer listed, or listed as disabled, is paused, never deleted. If any row
+  failed to parse we pause nobody: that tenant might be the unparsable row. An empty list
+  while districts are connected is treated as ClassLink failing in a success-shaped way
+  (prior-art takeaway 5), not as every district leaving at once.
+- Districts an operator registered by hand are not the Partner API's to change.
+Every change is recorded in the district's history with the actor `classlink-poll`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import ValidationError
+from pynamodb.exceptions import PutError
 
-from smartpass.classlink.partner_api import ApplicationRow
+from smartpass.classlink.http import ClassLinkError
+from smartpass.classlink.partner_api import ApplicationRow, DirectServer
 from smartpass.data.base import utcnow
+from smartpass.data.district_history import change_state, record_event
 from smartpass.data.districts import District, DistrictState
+from smartpass.onboarding.connect import OnboardingServices, connect_district, resend_if_lost, retry_due
+from smartpass.onboarding.credentials import SecretValue, fingerprint, oauth1_credentials, proxy_credentials
+
+ACTOR = "classlink-poll"
 
 
 @dataclass
 class DiscoveryResult:
     discovered: list[str] = field(default_factory=list)
+    connected: list[str] = field(default_factory=list)
+    queued_runs: list[str] = field(default_factory=list)
+    connection_failed: dict[str, str] = field(default_factory=dict)
     paused: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+    credentials_rotated: list[str] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)
     invalid_rows: int = 0
     empty_list_ignored: bool = False
 
 
 def _pause(district: District, reason: str) -> None:
-    district.update(
-        actions=[
-            District.state.set(DistrictState.PAUSED.value),
-            District.state_reason.set(reason),
-            District.sharing_enabled.set(False),
-            District.updated_at.set(utcnow()),
-        ]
+    change_state(
+        district,
+        DistrictState.PAUSED.value,
+        reason,
+        ACTOR,
+        kind="paused",
+        extra=[District.sharing_enabled.set(False)],
     )
 
 
+def _discover(row: ApplicationRow) -> District | None:
+    district = District(
+        tenant_id=row.tenant_id,
+        name=row.tenant_name or f"Tenant {row.tenant_id}",
+        state=DistrictState.CONNECTING.value,
+        state_reason="found in the ClassLink Partner API; connecting",
+        oneroster_application_id=row.oneroster_application_id,
+    )
+    try:
+        district.save(condition=District.tenant_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return None  # another poll created it a moment ago; it connects it
+    record_event(
+        row.tenant_id,
+        "discovered",
+        ACTOR,
+        "the district added and enabled SmartPass in ClassLink",
+        None,
+        district.state,
+    )
+    return district
+
+
+def _needs_connection(district: District, now: datetime) -> bool:
+    if district.state == DistrictState.CONNECTING.value:
+        return district.onboarding_request is None
+    if district.state != DistrictState.ERROR.value:
+        return False
+    refused = district.connection_ok is False or not district.sharing_enabled
+    return (refused or district.first_synced_at is None) and retry_due(district, now)
+
+
+class _Connector:
+    def __init__(
+        self, services: OnboardingServices, server: Callable[[str], DirectServer], result: DiscoveryResult
+    ) -> None:
+        self.services, self.server, self.result = services, server, result
+
+    def credentials(self, row: ApplicationRow) -> SecretValue:
+        if row.bearer:
+            return proxy_credentials(row.bearer, row.oneroster_application_id)
+        # No proxy bearer: the district's own Roster Server, with the OAuth1 key ClassLink gives.
+        direct = self.server(row.oneroster_application_id)
+        if not direct.complete:
+            raise ClassLinkError(
+                "ClassLink listed neither a proxy bearer nor a complete direct OAuth1 key for this "
+                "district; ask the district for its API credentials and register it by hand"
+            )
+        return oauth1_credentials(direct)
+
+    def connect(self, district: District, row: ApplicationRow) -> None:
+        try:
+            credentials = self.credentials(row)
+        except ClassLinkError as exc:
+            reason = str(exc)
+            change_state(
+                district,
+                DistrictState.ERROR.value,
+                reason,
+                ACTOR,
+                kind="connection_failed",
+                extra=[District.connection_ok.set(False), District.connect_attempts.add(1)],
+            )
+            self.result.connection_failed[district.tenant_id] = reason
+            return
+        outcome = connect_district(district, credentials, self.services, ACTOR)
+        if not outcome.connected:
+            self.result.connection_failed[district.tenant_id] = outcome.reason
+            return
+        self.result.connected.append(district.tenant_id)
+        if outcome.queued_run_id:
+            self.result.queued_runs.append(outcome.queued_run_id)
+
+    def rotate_if_changed(self, district: District, row: ApplicationRow) -> None:
+        if not row.bearer or district.connection_mode != "proxy" or not district.credentials_fingerprint:
+            return
+        credentials = proxy_credentials(row.bearer, row.oneroster_application_id)
+        new_fingerprint = fingerprint(credentials)
+        if new_fingerprint == district.credentials_fingerprint:
+            return
+        assert district.credentials_secret_id is not None
+        self.services.write_secret(district.credentials_secret_id, credentials)
+        district.update(
+            actions=[
+                District.credentials_fingerprint.set(new_fingerprint),
+                District.oneroster_application_id.set(row.oneroster_application_id),
+            ],
+            add_version_condition=False,
+        )
+        record_event(
+            district.tenant_id, "credentials_rotated", ACTOR, "ClassLink lists a new proxy bearer; stored"
+        )
+        self.result.credentials_rotated.append(district.tenant_id)
+
+
 def reconcile_districts(
-    rows: Iterable[ApplicationRow | ValidationError], known: Iterable[District]
+    rows: Iterable[ApplicationRow | ValidationError],
+    known: Iterable[District],
+    services: OnboardingServices,
+    server: Callable[[str], DirectServer],
 ) -> DiscoveryResult:
     result = DiscoveryResult()
     listed: dict[str, ApplicationRow] = {}
@@ -49,29 +168,50 @@ def reconcile_districts(
             result.invalid_rows += 1
         else:
             listed[row.tenant_id] = row
-    districts = {d.tenant_id: d for d in known}
+    # An operator's district is theirs to change (and may be absent from the list).
+    districts = {d.tenant_id: d for d in known if d.registration != "operator"}
+    connector = _Connector(services, server, result)
+    now = utcnow()
 
     for tenant_id, row in listed.items():
         district = districts.get(tenant_id)
-        if district is None and row.is_live:
-            District(
-                tenant_id=tenant_id,
-                name=row.tenant_name or f"Tenant {tenant_id}",
-                state=DistrictState.CONNECTING.value,
-                oneroster_application_id=row.oneroster_application_id,
-            ).save(condition=District.tenant_id.does_not_exist())
+        if not row.is_live:
+            continue
+        if district is None:
+            created = _discover(row)
+            if created is None:
+                continue
             result.discovered.append(tenant_id)
-        elif district is not None and row.is_live and district.state == DistrictState.PAUSED.value:
-            district.update(
-                actions=[
-                    District.state.set(DistrictState.CONNECTING.value),
-                    District.state_reason.set("sharing re-enabled in ClassLink"),
-                    District.sharing_enabled.set(True),
-                    District.oneroster_application_id.set(row.oneroster_application_id),
-                    District.updated_at.set(utcnow()),
-                ]
+            connector.connect(created, row)
+            continue
+        if row.tenant_name and row.tenant_name != district.name:
+            old = district.name
+            district.update(actions=[District.name.set(row.tenant_name)], add_version_condition=False)
+            record_event(
+                tenant_id, "renamed", ACTOR, f"renamed in ClassLink from {old!r} to {row.tenant_name!r}"
             )
+            result.renamed.append(tenant_id)
+        if district.state == DistrictState.PAUSED.value and change_state(
+            district,
+            DistrictState.CONNECTING.value,
+            "sharing re-enabled in ClassLink; connecting again",
+            ACTOR,
+            kind="resumed",
+            # A fresh connection and sync: the request of the last onboarding is done with.
+            extra=[
+                District.oneroster_application_id.set(row.oneroster_application_id),
+                District.onboarding_request.remove(),
+            ],
+            condition=District.state == DistrictState.PAUSED.value,
+        ):
             result.resumed.append(tenant_id)
+            district.refresh(consistent_read=True)
+        if _needs_connection(district, now):
+            connector.connect(district, row)
+            continue
+        connector.rotate_if_changed(district, row)
+        if resend_if_lost(district, services, now):
+            result.resent.append(tenant_id)
 
     if result.invalid_rows:
         return result

@@ -115,4 +115,4 @@ def _decide(run: SyncRun, district: District, state: str, operator: str, note: s
         ]
     )
     if district.state == DistrictState.HELD.value:
-        set_district_state(district, DistrictState.ACTIVE.value, "", None)
+        set_district_state(district, DistrictState.ACTIVE.value, note, None, f"operator:{operator}")

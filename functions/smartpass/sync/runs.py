@@ -21,9 +21,12 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from smartpass.classlink.oneroster import OneRosterClient
 from smartpass.data.base import utcnow
+from smartpass.data.district_history import change_state, record_event
 from smartpass.data.districts import District, DistrictState, RunSummary
-from smartpass.data.sync_runs import TERMINAL_STATES, SyncRun, SyncState
+from smartpass.data.sync_runs import TERMINAL_STATES, HealthFinding, SyncRun, SyncState
 from smartpass.sync.connection import ConnectionUnavailable
+from smartpass.sync.health import roster_health
+from smartpass.sync.report import Report, build_report
 from smartpass.sync.requests import SyncRequest
 from smartpass.sync.runner import PieceResult, run_piece
 
@@ -52,7 +55,8 @@ class SyncServices:
 
     connect: Callable[[District], OneRosterClient]
     send: Callable[[SyncRequest, int], None]  # a request to the sync queue, with a delay (s)
-    notify: Callable[[str, str], None]  # a subject and a plain-words message for operators
+    notify: Callable[[Report], None]  # to operators (the operator topic)
+    email: Callable[[str, Report], None] | None = None  # to a district contact, if set up
 
 
 @dataclass
@@ -132,25 +136,22 @@ def release_lease(district: District, run_id: str) -> None:
 
 
 def set_district_state(
-    district: District, state: str, reason: str, summary: RunSummary | None, *extra: Any
+    district: District, state: str, reason: str, summary: RunSummary | None, actor: str, *extra: Any
 ) -> None:
-    """Set the district's state, unless onboarding paused it meanwhile (the pause wins: the
-    district removed or disabled the app). The last run is recorded either way."""
-    actions: list[Any] = [
-        District.state.set(state),
-        District.state_reason.set(reason) if reason else District.state_reason.remove(),
-        District.updated_at.set(utcnow()),
-        *extra,
-    ]
-    try:
-        district.update(
-            actions=actions,
+    """Set the district's state (recorded in its history with `actor`), unless onboarding paused
+    it meanwhile (the pause wins: the district removed or disabled the app). The last run is
+    recorded either way."""
+    if district.state != state or (district.state_reason or "") != reason:
+        change_state(
+            district,
+            state,
+            reason,
+            actor,
+            extra=extra,
             condition=District.state != DistrictState.PAUSED.value,
-            add_version_condition=False,
         )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    elif extra:
+        district.update(actions=list(extra), add_version_condition=False)
     if summary is not None:
         district.update(actions=[District.last_run.set(summary)], add_version_condition=False)
 
@@ -175,7 +176,11 @@ def handle_request(
         run.update(actions=[SyncRun.state.set(SyncState.RUNNING.value), SyncRun.started_at.set(utcnow())])
         if district.state != DistrictState.PAUSED.value:
             set_district_state(
-                district, DistrictState.SYNCING.value, f"{request.kind.value} sync running", None
+                district,
+                DistrictState.SYNCING.value,
+                f"{request.kind.value} sync running",
+                None,
+                f"sync-run:{run.run_id}",
             )
     try:
         client = services.connect(district)
@@ -259,30 +264,53 @@ def _finish(
         SyncState.FAILED.value: DistrictState.ERROR.value,
     }.get(state)
     revoked = outcome.result is not None and outcome.result.revoked
+    extra: list[Any] = []
+    if revoked:
+        # the mark of revoked access; onboarding's next poll checks the connection again
+        extra += [District.sharing_enabled.set(False), District.connection_ok.set(False)]
+    if state == SyncState.SUCCEEDED.value:
+        extra.append(District.connect_attempts.set(0))
+        if district.first_synced_at is None:
+            extra.append(District.first_synced_at.set(now))
     if district_state is not None:
         set_district_state(
             district,
             district_state,
-            "" if state == SyncState.SUCCEEDED.value else message,
+            f"{run.kind} sync succeeded" if state == SyncState.SUCCEEDED.value else message,
             summary,
-            # the mark of revoked access; onboarding's next sighting of the tenant clears it
-            *([District.sharing_enabled.set(False)] if revoked else []),
+            f"sync-run:{run.run_id}",
+            *extra,
         )
-    if services is not None and state in (SyncState.HELD.value, SyncState.FAILED.value):
-        verb = "is held for approval" if state == SyncState.HELD.value else "failed"
-        services.notify(
-            f"SmartPass sync {verb}: {district.name}",
-            f"The {run.kind} roster sync of {district.name} (ClassLink tenant {district.tenant_id}) {verb}.\n"
-            f"Run: {run.run_id}\nWhy: {message}\n"
-            + (
-                "Nothing was deactivated. Review the run and approve or reject it."
-                if state == SyncState.HELD.value
-                else "Records already received were kept; nothing was deactivated."
-            ),
-        )
+    if services is not None:
+        _report(run, district, state, message, services)
     # Last: while the lease still names this run, a redelivery knows the bookkeeping is unfinished.
     release_lease(district, run.run_id)
     return outcome
+
+
+def _report(run: SyncRun, district: District, state: str, message: str, services: SyncServices) -> None:
+    """Roster health for initial and manual runs; a report of every initial run and of every
+    held or failed one, to operators and (where known) the district's contact."""
+    health = None
+    if state in (SyncState.SUCCEEDED.value, SyncState.HELD.value) and run.kind != "nightly":
+        health = roster_health(district.tenant_id)
+        run.update(
+            actions=[
+                SyncRun.health.set([HealthFinding(**f.as_dict()) for f in health.findings]),
+                SyncRun.synced.set(cast("Any", health.synced)),
+            ]
+        )
+    if run.kind != "initial" and state not in (SyncState.HELD.value, SyncState.FAILED.value):
+        return
+    report = build_report(district, run, state, message, health)
+    services.notify(report)
+    told = "operators"
+    if district.contact_email and services.email is not None:
+        services.email(district.contact_email, report)
+        told += " and the district contact"
+    record_event(
+        district.tenant_id, "report_sent", f"sync-run:{run.run_id}", f"{report.subject} (sent to {told})"
+    )
 
 
 def _defer(

@@ -1,0 +1,164 @@
+"""Connecting a district: store its credentials, prove them with one cheap OneRoster call,
+queue its first sync. Safe to repeat and to run twice at once.
+
+- One secret per district (`<prefix><tenant_id>`), written with create-or-put: a second poll
+  or a retry after a crash overwrites the same secret, never makes another.
+- The sync is queued by a compare-and-set of `District.onboarding_request` on the value this
+  poll read: of two overlapping polls only one queues. Its run id derives from the request, so
+  a poll that finds the request stored but never run sends the very same request again, and the
+  worker dedupes it.
+- A failed check leaves the district in `error` with the reason in plain words; later polls
+  try again with a growing pause (1, 2, 4... up to 60 minutes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from smartpass.classlink.http import ClassLinkError
+from smartpass.classlink.oneroster import AccessRevoked
+from smartpass.data.base import utcnow
+from smartpass.data.district_history import change_state, record_event
+from smartpass.data.districts import District, DistrictState
+from smartpass.data.sync_runs import SyncKind, SyncRun
+from smartpass.onboarding.credentials import SecretValue, SecretWriter, fingerprint
+from smartpass.sync.connection import ConnectionUnavailable, district_secret_id
+from smartpass.sync.requests import SyncRequest
+
+# A stored request whose run has not appeared after this long is sent again (the worker
+# dedupes it by run id if the first one was only slow to arrive).
+RESEND_AFTER = timedelta(minutes=5)
+MAX_RETRY_PAUSE = timedelta(minutes=60)
+
+
+@dataclass
+class OnboardingServices:
+    """What onboarding needs from outside the domain; the handler builds it."""
+
+    secret_prefix: str
+    write_secret: SecretWriter
+    # One cheap OneRoster call with the district's stored credentials; raises on failure.
+    verify: Callable[[District], None]
+    send: Callable[[SyncRequest], None]
+
+
+@dataclass
+class ConnectOutcome:
+    tenant_id: str
+    connected: bool
+    reason: str
+    queued_run_id: str | None = None
+
+
+def retry_due(district: District, now: datetime) -> bool:
+    """Whether a district in `error` may be tried again: after 1, 2, 4... minutes, at most 60."""
+    attempts = int(district.connect_attempts or 0)
+    pause = min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_RETRY_PAUSE)
+    return district.updated_at is None or now - district.updated_at >= pause
+
+
+def plain_reason(exc: Exception) -> str:
+    if isinstance(exc, AccessRevoked):
+        return (
+            "ClassLink refused SmartPass's credentials for this district; check that the SmartPass "
+            "app is still added and enabled in ClassLink Roster Server"
+        )
+    if isinstance(exc, ConnectionUnavailable):
+        return f"SmartPass could not read this district's stored connection ({exc})"
+    if isinstance(exc, ClassLinkError):
+        return f"ClassLink did not answer SmartPass's test request ({exc}); SmartPass will try again"
+    return f"the connection check stopped on an unexpected {type(exc).__name__}; SmartPass will try again"
+
+
+def connect_district(
+    district: District, credentials: SecretValue, services: OnboardingServices, actor: str
+) -> ConnectOutcome:
+    # As this poll read it, before any write of ours refreshes the item: the compare-and-set
+    # below must fail if another poll queued a sync since.
+    previous = district.onboarding_request
+    secret_id = district_secret_id(services.secret_prefix, district.tenant_id)
+    services.write_secret(secret_id, credentials)
+    district.update(
+        actions=[
+            District.credentials_secret_id.set(secret_id),
+            District.connection_mode.set(credentials["mode"]),
+            District.credentials_fingerprint.set(fingerprint(credentials)),
+        ],
+        add_version_condition=False,
+    )
+    try:
+        services.verify(district)
+    except Exception as exc:  # every failure is reported in words and retried on a later poll
+        reason = plain_reason(exc)
+        change_state(
+            district,
+            DistrictState.ERROR.value,
+            reason,
+            actor,
+            kind="connection_failed",
+            extra=[District.connection_ok.set(False), District.connect_attempts.add(1)],
+            condition=District.state != DistrictState.PAUSED.value,
+        )
+        return ConnectOutcome(district.tenant_id, False, reason)
+
+    now = utcnow()
+    record_event(
+        district.tenant_id,
+        "connected",
+        actor,
+        f"ClassLink answered a test request with the district's {credentials['mode']} credentials",
+    )
+    kind = SyncKind.INITIAL if district.first_synced_at is None else SyncKind.MANUAL
+    request = SyncRequest(
+        tenant_id=district.tenant_id,
+        kind=kind,
+        trigger="onboarding" if kind is SyncKind.INITIAL else "sharing-resumed",
+        requested_at=now,
+    )
+    reason = f"connected; {'initial' if kind is SyncKind.INITIAL else 'catch-up'} sync queued"
+    queued = change_state(
+        district,
+        DistrictState.CONNECTING.value,
+        reason,
+        actor,
+        kind="sync_queued",
+        extra=[
+            District.onboarding_request.set(request.model_dump_json()),
+            District.connection_ok.set(True),
+            District.connected_at.set(now),
+            District.sharing_enabled.set(True),
+            # A retry from `error` counts, so a district whose first sync keeps failing is
+            # tried after a growing pause; a successful sync sets it back to 0.
+            *([District.connect_attempts.add(1)] if district.state == DistrictState.ERROR.value else []),
+        ],
+        # The compare-and-set that makes two overlapping polls queue one sync.
+        condition=(
+            (District.onboarding_request == previous)
+            if previous is not None
+            else District.onboarding_request.does_not_exist()
+        )
+        & (District.state != DistrictState.PAUSED.value),
+    )
+    if not queued:
+        return ConnectOutcome(district.tenant_id, True, "another poll queued this district's sync")
+    services.send(request)
+    return ConnectOutcome(district.tenant_id, True, reason, request.resolved_run_id())
+
+
+def resend_if_lost(district: District, services: OnboardingServices, now: datetime) -> str | None:
+    """Send the stored onboarding request again if its run never started (a crash between the
+    compare-and-set and the send, or a lost message)."""
+    if district.state != DistrictState.CONNECTING.value or not district.onboarding_request:
+        return None
+    request = SyncRequest.model_validate_json(district.onboarding_request)
+    if now - request.requested_at < RESEND_AFTER:
+        return None
+    run_id = request.resolved_run_id()
+    try:
+        SyncRun.get(district.tenant_id, run_id, attributes_to_get=["run_id"])
+        return None
+    except SyncRun.DoesNotExist:
+        services.send(request)
+        return run_id

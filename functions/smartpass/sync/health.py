@@ -1,0 +1,147 @@
+"""Roster health: what a district's synced roster lacks, in words a district IT admin acts on.
+
+Read from what the sync stored (projected queries on the district's partition), not from the
+pull, so a run split over several invocations is judged on the whole roster. Each finding says
+what is wrong, how many it touches and the fix in ClassLink or the SIS (classlink-facts C1:
+only enrolled users are shared unless Unenrolled Users is on).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from smartpass.data.roster import RosterOrg, RosterUser
+
+STUDENT_ROLES = frozenset({"student"})
+TEACHER_ROLES = frozenset({"teacher"})
+STAFF_ROLES = frozenset(
+    {"administrator", "aide", "proctor", "staff", "districtadministrator", "siteadministrator"}
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    count: int
+    message: str
+    fix: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "count": self.count, "message": self.message, "fix": self.fix}
+
+
+@dataclass
+class RosterHealth:
+    synced: dict[str, int] = field(default_factory=dict)  # schools, students, teachers, staff
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def roster_health(tenant_id: str) -> RosterHealth:
+    schools = {
+        org.sourced_id
+        for org in RosterOrg.query(tenant_id, attributes_to_get=["sourced_id", "org_type", "active"])
+        if org.active and org.org_type == "school"
+    }
+    roles: Counter[str] = Counter()
+    emails: Counter[str] = Counter()
+    no_email = 0
+    students_without_school = 0
+    for user in RosterUser.query(
+        tenant_id, attributes_to_get=["sourced_id", "role", "email", "org_sourced_ids", "active"]
+    ):
+        if not user.active:
+            continue
+        roles[user.role] += 1
+        email = (user.email or "").strip().lower()
+        if email:
+            emails[email] += 1
+        else:
+            no_email += 1
+        if user.role in STUDENT_ROLES and not set(user.org_sourced_ids or []) & schools:
+            students_without_school += 1
+
+    students = sum(roles[r] for r in STUDENT_ROLES)
+    teachers = sum(roles[r] for r in TEACHER_ROLES)
+    staff = sum(roles[r] for r in STAFF_ROLES)
+    shared_email_users = sum(n for n in emails.values() if n > 1)
+    health = RosterHealth(
+        synced={"schools": len(schools), "students": students, "teachers": teachers, "staff": staff}
+    )
+    add = health.findings.append
+    if not schools:
+        add(
+            Finding(
+                "no_schools",
+                0,
+                "No schools were shared.",
+                "In ClassLink Roster Server, open the SmartPass app's data sharing rules and include "
+                "your schools.",
+            )
+        )
+    if not students:
+        add(
+            Finding(
+                "no_students",
+                0,
+                "No students were shared.",
+                "Check the SmartPass app's data sharing rules in ClassLink Roster Server: students must "
+                "be included.",
+            )
+        )
+    if not teachers:
+        add(
+            Finding(
+                "no_teachers",
+                0,
+                "No teachers were shared.",
+                "Check the SmartPass app's data sharing rules in ClassLink Roster Server: teachers and their "
+                "classes must be included.",
+            )
+        )
+    if not staff:
+        add(
+            Finding(
+                "no_staff",
+                0,
+                "Administrators and office staff are missing.",
+                "Turn on Unenrolled Users for the SmartPass app in ClassLink Roster Server: staff who teach "
+                "no class are only shared with it on.",
+            )
+        )
+    if students_without_school:
+        add(
+            Finding(
+                "students_without_school",
+                students_without_school,
+                f"{_plural(students_without_school, 'student belongs', 'students belong')} to no school.",
+                "Assign them to a school in your SIS, or share their school with SmartPass in Roster Server; "
+                "SmartPass shows students by school.",
+            )
+        )
+    if shared_email_users:
+        add(
+            Finding(
+                "shared_emails",
+                shared_email_users,
+                f"{_plural(shared_email_users, 'user shares', 'users share')} an e-mail.",
+                "Give each person their own address in your SIS; until then they can sign in only through "
+                "ClassLink, not with e-mail.",
+            )
+        )
+    if no_email:
+        add(
+            Finding(
+                "missing_emails",
+                no_email,
+                f"{_plural(no_email, 'user has', 'users have')} no e-mail, "
+                "so they cannot use e-mail sign-in.",
+                "Add their e-mail addresses in your SIS, or have them sign in through ClassLink LaunchPad.",
+            )
+        )
+    return health
