@@ -67,6 +67,7 @@ def stack_sandbox(system: tuple[LocalStack, SandboxServer], stack: LocalStack) -
 def _reset(stack: LocalStack, sandbox: SandboxServer) -> None:
     _empty_queues(stack)
     _empty_tables(stack)
+    _delete_district_secrets(stack)
     stack.reset_counters()
     sandbox.app.faults.clear()
     parameters.clear_caches()
@@ -79,6 +80,16 @@ def _empty_tables(stack: LocalStack) -> None:
         for page in dynamodb.get_paginator("scan").paginate(TableName=table):
             for item in page["Items"]:
                 dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+
+
+def _delete_district_secrets(stack: LocalStack) -> None:
+    """Onboarding creates one secret per district; the stack's own secrets stay."""
+    secrets = stack.client("secretsmanager")
+    prefix = stack.environment["DISTRICT_SECRET_PREFIX"]
+    for page in secrets.get_paginator("list_secrets").paginate():
+        for secret in page["SecretList"]:
+            if secret["Name"].startswith(prefix):
+                secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
 
 
 def _empty_queues(stack: LocalStack) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Json
 
+from nightly_sync.batch import LoggedBatchProcessor
 from nightly_sync.services import build_services
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
@@ -41,7 +42,7 @@ class Work(BaseModel):
     request: SyncRequest
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=SyncRequestRecord)
+processor = LoggedBatchProcessor(event_type=EventType.SQS, model=SyncRequestRecord)
 idempotency_config = IdempotencyConfig(event_key_jmespath="dedupe_key", expires_after_seconds=24 * 3600)
 persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 RESULT_METRICS = {"succeeded": "SyncRunsSucceeded", "held": "SyncRunsHeld", "failed": "SyncRunsFailed"}
@@ -80,7 +81,7 @@ def record_handler(record: SyncRequestRecord, lambda_context: LambdaContext) -> 
         return {"tenant_id": request.tenant_id, "state": "duplicate"}
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

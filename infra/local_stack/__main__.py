@@ -20,6 +20,7 @@ from classlink_sandbox.server import SandboxServer
 from classlink_sandbox.world import OAuthClient
 from local_stack.once import run_once
 from local_stack.stack import ClassLinkEndpoints, LocalStack
+from local_stack.story import Story
 
 
 def start(students: int = 300, teachers: int = 20, seed: int = 1) -> tuple[LocalStack, SandboxServer]:
@@ -59,18 +60,75 @@ def sandbox_endpoints(sandbox: SandboxServer) -> tuple[ClassLinkEndpoints, OAuth
     return endpoints, client
 
 
+CONFIG_KEYS = (
+    "partner_api_url",
+    "oneroster_proxy_url",
+    "launchpad_url",
+    "nodeapi_url",
+    "partner_api_key",
+    "sso_client_id",
+    "sso_client_secret",
+)
+POLL_SCHEDULE = "InvitationPollFunction.PollSchedule"
+NIGHTLY_SCHEDULE = "NightlySyncFanoutFunction.NightlySchedule"
+
+
+def load_classlink_config(path: str) -> ClassLinkEndpoints:
+    """Another ClassLink (ClassLink's own test tenant, or any stand-in), from a JSON file with
+    exactly what an operator would configure; everything else is found where ClassLink
+    publishes it (Partner API /applications/{id}/server, OIDC discovery)."""
+    try:
+        with open(path, encoding="utf-8") as handle:  # noqa: PTH123 (a path from the command line)
+            config = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"--classlink-config {path}: cannot read it as JSON ({exc})") from None
+    missing = [key for key in CONFIG_KEYS if not isinstance(config.get(key), str) or not config[key]]
+    if missing:
+        raise SystemExit(f"--classlink-config {path}: missing or empty: {', '.join(missing)}")
+    return ClassLinkEndpoints(**{key: config[key] for key in CONFIG_KEYS})
+
+
 def emit(out: TextIO, payload: dict[str, Any]) -> None:
     out.write(json.dumps(payload, default=str) + "\n")
     out.flush()
 
 
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_stack",
+        description="SmartPass's ClassLink integration on this machine: moto server as AWS, the ClassLink "
+        "sandbox (or --classlink-config), and the real handlers. stdout is JSON lines: first "
+        "local_stack_ready, then one line per step (district discovered, connected, sync started and "
+        "finished, findings, report sent); with --once the last is local_stack_summary. Logs go to stderr.",
+    )
+    parser.add_argument(
+        "--once", action="store_true", help="run the scripted pass, print a summary line, exit"
+    )
+    parser.add_argument(
+        "--classlink-config",
+        metavar="FILE",
+        help="use another ClassLink instead of starting the sandbox: a JSON file with "
+        + ", ".join(CONFIG_KEYS),
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=60.0,
+        help="seconds between Partner API polls (the first runs at start; production: 60)",
+    )
+    parser.add_argument(
+        "--nightly-seconds",
+        type=float,
+        default=3600.0,
+        help="seconds between nightly sync fan-outs (production: once a night)",
+    )
+    parser.add_argument("--students", type=int, default=300, help="students in the sandbox district")
+    parser.add_argument("--teachers", type=int, default=20, help="teachers in the sandbox district")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--once", action="store_true", help="run the scripted pass, print a summary, exit")
-    parser.add_argument("--tick-seconds", type=float, default=300.0, help="interval between schedule ticks")
-    parser.add_argument("--students", type=int, default=300)
-    parser.add_argument("--teachers", type=int, default=20)
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
 
     # stdout carries only this program's JSON lines; the functions' logs and metrics (what
     # CloudWatch would hold) go to stderr.
@@ -79,30 +137,48 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines of moto and the servers
 
-    stack, sandbox = start(args.students, args.teachers)
+    sandbox: SandboxServer | None = None
+    if args.classlink_config:
+        stack = LocalStack(load_classlink_config(args.classlink_config)).start()
+        classlink: dict[str, Any] = {"source": args.classlink_config, **_public(stack.classlink)}
+    else:
+        stack, sandbox = start(args.students, args.teachers)
+        classlink = {
+            "source": "sandbox",
+            **_public(stack.classlink),
+            "launchpad": f"{sandbox.base_url}/launchpad/",
+        }
     try:
-        emit(
-            out,
-            {
-                "event": "local_stack_ready",
-                **stack.describe(),
-                "classlink_sandbox": sandbox.describe(),
-                "launchpad": f"{sandbox.base_url}/launchpad/",
-            },
+        ready: dict[str, Any] = {"event": "local_stack_ready", **stack.describe(), "classlink": classlink}
+        if sandbox is not None:
+            ready["classlink_sandbox"] = sandbox.describe()
+        emit(out, ready)
+        story = Story(
+            stack.client("sqs"), stack.client("sns"), stack.ref("OperatorTopic"), lambda line: emit(out, line)
         )
         if args.once:
-            summary = run_once(stack)
+            summary = run_once(stack, story)
             emit(out, summary)
             return 0 if summary["ok"] else 1
         # `kill` (SIGTERM) stops as cleanly as Ctrl-C does.
         signal.signal(signal.SIGTERM, lambda *_: stack.request_stop())
-        stack.run_forever(args.tick_seconds)
+        stack.run_forever(
+            {POLL_SCHEDULE: args.poll_seconds, NIGHTLY_SCHEDULE: args.nightly_seconds},
+            fire_at_start=[POLL_SCHEDULE],
+            on_progress=story.poll,
+        )
         return 0
     except KeyboardInterrupt:
         return 0
     finally:
         stack.stop()
-        sandbox.stop()
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _public(classlink: ClassLinkEndpoints) -> dict[str, str]:
+    """Where ClassLink is, without its secrets (the ready line is printed)."""
+    return {k: v for k, v in vars(classlink).items() if k.endswith("_url") or k == "sso_client_id"}
 
 
 if __name__ == "__main__":

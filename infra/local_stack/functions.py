@@ -176,6 +176,11 @@ def load_functions(template: Mapping[str, Any], resolver: Resolver) -> dict[str,
         events = {name: resolver.resolve(spec) for name, spec in props.get("Events", {}).items()}
         # Each SQS event source mapping is capped separately, so the function's cap is their sum.
         limits = [limit for e in events.values() if (limit := sqs_maximum_concurrency(e)) is not None]
+        concurrency = sum(limits) if limits else 1
+        # ReservedConcurrentExecutions caps everything (the poll and the fan-out have 1).
+        reserved = props.get("ReservedConcurrentExecutions")
+        if reserved is not None:
+            concurrency = min(concurrency, int(resolver.resolve(reserved)))
         functions[logical_id] = LocalFunction(
             logical_id=logical_id,
             physical_name=resolver.ref(logical_id),
@@ -186,6 +191,6 @@ def load_functions(template: Mapping[str, Any], resolver: Resolver) -> dict[str,
             events=events,
             max_async_retries=int(invoke_config.get("MaximumRetryAttempts", 2)),
             on_failure_arn=invoke_config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
-            max_concurrency=sum(limits) if limits else 1,
+            max_concurrency=concurrency,
         )
     return functions

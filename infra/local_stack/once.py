@@ -1,23 +1,24 @@
 """The scripted pass of `--once`: one event of each kind through the real handlers, checked.
 
-It is what CI and a person checking an install run: every table and queue exists, a schedule
-tick polls the sandbox's Partner API, an SNS nudge reaches the same handler, the nightly tick
-fans out, an SQS sync request reaches the worker and leaves a SyncRun, and HTTP requests
-reach the SSO routes.
+It is what CI and a person checking an install run: every table and queue exists; the first
+poll discovers the ClassLink district, connects it and queues its initial sync, which the worker
+runs and reports to the operator topic, with nobody touching anything; an SNS nudge reaches the
+same handler; the nightly tick fans out and each district syncs again; HTTP requests reach the
+SSO routes.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
 from local_stack.stack import LocalStack
+from local_stack.story import Story
 
 
-def run_once(stack: LocalStack) -> dict[str, Any]:
+def run_once(stack: LocalStack, story: Story) -> dict[str, Any]:
     checks: dict[str, bool] = {}
     dynamodb, sqs, sns = stack.client("dynamodb"), stack.client("sqs"), stack.client("sns")
 
@@ -41,9 +42,38 @@ def run_once(stack: LocalStack) -> dict[str, Any]:
         for attrs in topic_attributes
     )
 
+    # The main job: the poll finds the district, connects it and queues its initial sync; the
+    # worker syncs it and the report reaches the operator topic. No step is done by hand.
     poll = stack.fire("InvitationPollFunction.PollSchedule")
-    discovered = poll.result.get("discovered", []) if poll.ok else []
-    checks["schedule tick -> invitation poll discovered the sandbox district"] = poll.ok and bool(discovered)
+    discovered = sorted(poll.result.get("discovered", [])) if poll.ok else []
+    checks["schedule tick -> invitation poll discovered a district"] = poll.ok and bool(discovered)
+    checks["poll connected each discovered district"] = (
+        bool(discovered) and sorted(poll.result.get("connected", [])) == discovered
+    )
+    stack.drain(timeout_seconds=600)
+    story.poll()
+    told = story.lines
+    initial = {
+        line["tenant_id"]: line
+        for line in told
+        if line["event"] == "sync_finished" and line["kind"] == "initial"
+    }
+    checks["initial sync of each discovered district succeeded"] = bool(discovered) and all(
+        initial.get(t, {}).get("state") == "succeeded" for t in discovered
+    )
+    reported = {line["tenant_id"] for line in told if line["event"] == "report_sent"}
+    checks["a report of each initial sync reached the operator topic"] = (
+        bool(discovered) and set(discovered) <= reported
+    )
+    told_events = {line["event"] for line in told}
+    checks["the story told discovered, connected, started, finished, findings, report"] = {
+        "district_discovered",
+        "district_connected",
+        "sync_started",
+        "sync_finished",
+        "findings",
+        "report_sent",
+    } <= told_events
 
     sns.publish(
         TopicArn=stack.ref("InvitationEmailTopic"),
@@ -55,28 +85,22 @@ def run_once(stack: LocalStack) -> dict[str, Any]:
     checks["SNS nudge -> invitation poll"] = invite["sns:ok"] == 1
 
     fanout = stack.fire("NightlySyncFanoutFunction.NightlySchedule")
-    checks["schedule tick -> nightly fan-out"] = fanout.ok
-
-    tenant_id = discovered[0] if discovered else "unknown"
-    request = {
-        "tenant_id": tenant_id,
-        "kind": "manual",
-        "trigger": "local-stack-once",
-        "requested_at": datetime.now(UTC).isoformat(),
+    enqueued = sorted(fanout.result.get("enqueued", [])) if fanout.ok else []
+    stack.drain(timeout_seconds=600)
+    story.poll()
+    nightly = {
+        line["tenant_id"]: line["state"]
+        for line in story.lines
+        if line["event"] == "sync_finished" and line["kind"] == "nightly"
     }
-    sqs.send_message(QueueUrl=stack.environment["SYNC_QUEUE_URL"], MessageBody=json.dumps(request))
-    stack.drain()
-    runs = dynamodb.query(
-        TableName=stack.environment["SYNC_RUNS_TABLE"],
-        KeyConditionExpression="tenant_id = :t",
-        ExpressionAttributeValues={":t": {"S": tenant_id}},
-    )["Items"]
-    checks["SQS message -> worker opened a SyncRun"] = len(runs) == 1
+    checks["schedule tick -> nightly fan-out -> nightly sync of each connected district"] = (
+        enqueued == discovered and all(nightly.get(t) == "succeeded" for t in discovered)
+    )
     queue_attrs = sqs.get_queue_attributes(
         QueueUrl=stack.environment["SYNC_QUEUE_URL"],
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    checks["worker's message deleted after success"] = queue_attrs == {
+    checks["sync queue empty: every message handled and deleted"] = queue_attrs == {
         "ApproximateNumberOfMessages": "0",
         "ApproximateNumberOfMessagesNotVisible": "0",
     }
@@ -104,5 +128,11 @@ def run_once(stack: LocalStack) -> dict[str, Any]:
         "tables": tables,
         "queues": sorted(url.rsplit("/", 1)[1] for url in queue_urls),
         "discovered_districts": discovered,
+        "synced": {t: line.get("synced") for t, line in initial.items()},
+        "findings": {
+            line["tenant_id"]: [f["message"] for f in line["findings"]]
+            for line in story.lines
+            if line["event"] == "findings" and line["kind"] == "initial"
+        },
         "invocations": {name: dict(f.stats) for name, f in stack.functions.items()},
     }

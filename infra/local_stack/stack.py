@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from local_stack.provision import Provisioner
 from local_stack.template import Resolver, function_environment, load_template
 
 REGION = "us-east-1"
+REPORT_SENDER = "reports@smartpass.local"
 # moto accepts any credentials; these exist so botocore never looks for real ones.
 LOCAL_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -84,6 +85,7 @@ class LocalStack:
         self.environment = self._lambda_environment(template, resolver)
         os.environ.update(self.environment)
         self._store_secrets()
+        self.client("ses").verify_email_identity(EmailAddress=self.environment["REPORT_SENDER_EMAIL"])
         self._wire_events()
         assert self.gateway is not None
         self.gateway.start()
@@ -113,6 +115,9 @@ class LocalStack:
             "ClassLinkLaunchPadUrl": self.classlink.launchpad_url,
             "ClassLinkNodeApiUrl": self.classlink.nodeapi_url,
             "SmartPassAppUrl": "http://127.0.0.1/app",
+            # District reports go out by SES from this sender (verified at start, as an operator
+            # verifies the identity once in AWS).
+            "ReportSenderEmail": REPORT_SENDER,
             **self.parameters,
         }
 
@@ -218,15 +223,25 @@ class LocalStack:
                 return delivered
         return delivered
 
-    def run_forever(self, tick_seconds: float) -> None:
-        """Tick every schedule each `tick_seconds` and keep polling the queues."""
-        next_tick = time.monotonic() + tick_seconds
+    def run_forever(
+        self,
+        intervals: Mapping[str, float],
+        fire_at_start: Iterable[str] = (),
+        on_progress: Callable[[], object] = lambda: None,
+    ) -> None:
+        """Fire each schedule every `intervals[name]` seconds (those in `fire_at_start` once at
+        start too), keep delivering queued messages, and call `on_progress` after each round."""
+        now = time.monotonic()
+        starters = set(fire_at_start)
+        due = {name: now if name in starters else now + seconds for name, seconds in intervals.items()}
         while not self._stop.is_set():
-            if time.monotonic() >= next_tick:
-                for schedule in self.schedules.values():
-                    schedule.fire()
-                next_tick = time.monotonic() + tick_seconds
-            if self.drain(timeout_seconds=5.0) == 0:
+            for name, at in due.items():
+                if time.monotonic() >= at:
+                    self.schedules[name].fire()
+                    due[name] = time.monotonic() + intervals[name]
+            delivered = self.drain(timeout_seconds=5.0)
+            on_progress()
+            if delivered == 0:
                 self._stop.wait(0.5)
 
     def describe(self) -> dict[str, Any]:

@@ -1,0 +1,129 @@
+"""The story of `make run` on stdout: one JSON line per step a person cares about.
+
+Told from what the system leaves behind, as an operator would see it: the districts' history
+(discovered, connected, paused...), the SyncRuns (started, finished with counts, findings) and
+the messages that reached the operator topic (a queue subscribed to it, like an operator's
+e-mail). Nothing in functions/ knows it is being watched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from smartpass.data.district_history import DistrictEvent
+from smartpass.data.sync_runs import TERMINAL_STATES, SyncRun, SyncState
+
+# History kinds told as `district_<kind>` lines (report_sent is told from the topic itself).
+DISTRICT_KINDS = (
+    "discovered",
+    "registered",
+    "connected",
+    "connection_failed",
+    "paused",
+    "resumed",
+    "renamed",
+    "credentials_rotated",
+)
+
+
+def _plain(attribute: Any) -> dict[str, Any]:
+    """A raw MapAttribute (or nothing) as a plain dict."""
+    if attribute is None:
+        return {}
+    return attribute.as_dict() if hasattr(attribute, "as_dict") else dict(attribute)
+
+
+class Story:
+    def __init__(self, sqs: Any, sns: Any, operator_topic_arn: str, emit: Callable[[dict[str, Any]], None]):
+        self._sqs, self._emit = sqs, emit
+        self._seen_events: set[tuple[str, str]] = set()
+        self._runs: dict[tuple[str, str], str] = {}  # (tenant, run) -> last state told
+        url = sqs.create_queue(QueueName="smartpass-local-operator-inbox")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=operator_topic_arn, Protocol="sqs", Endpoint=arn)
+        self._inbox = url
+        self.lines: list[dict[str, Any]] = []
+
+    def tell(self, line: dict[str, Any]) -> None:
+        self.lines.append(line)
+        self._emit(line)
+
+    def poll(self) -> int:
+        before = len(self.lines)
+        self._district_events()
+        self._runs_progress()
+        self._operator_messages()
+        return len(self.lines) - before
+
+    def _district_events(self) -> None:
+        events = sorted(DistrictEvent.scan(), key=lambda e: e.event_id)
+        for event in events:
+            key = (event.tenant_id, event.event_id)
+            if key in self._seen_events:
+                continue
+            self._seen_events.add(key)
+            if event.kind in DISTRICT_KINDS:
+                self.tell(
+                    {
+                        "event": f"district_{event.kind}",
+                        "tenant_id": event.tenant_id,
+                        "state": event.to_state,
+                        "why": event.reason,
+                        "by": event.actor,
+                    }
+                )
+
+    def _runs_progress(self) -> None:
+        for run in sorted(SyncRun.scan(), key=lambda r: r.run_id):
+            key = (run.tenant_id, run.run_id)
+            told = self._runs.get(key)
+            if run.state == told or run.state == SyncState.QUEUED.value:
+                continue
+            base = {"tenant_id": run.tenant_id, "run_id": run.run_id, "kind": run.kind}
+            if told is None:
+                self.tell({"event": "sync_started", **base, "trigger": run.trigger})
+            if SyncState(run.state) in TERMINAL_STATES:
+                counts = _plain(run.counts).get("total")
+                self.tell(
+                    {
+                        "event": "sync_finished",
+                        **base,
+                        "state": run.state,
+                        "seconds": round(float(run.seconds or 0), 1),
+                        "requests": int(run.requests or 0),
+                        "counts": counts,
+                        "synced": _plain(run.synced) or None,
+                        "why": run.error,
+                    }
+                )
+                if run.health is not None:
+                    findings = [
+                        {"message": f.message, "fix": f.fix, "count": int(f.count)} for f in run.health
+                    ]
+                    self.tell({"event": "findings", **base, "findings": findings})
+            self._runs[key] = run.state
+
+    def _operator_messages(self) -> None:
+        while True:
+            messages = self._sqs.receive_message(QueueUrl=self._inbox, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                attributes = {k: v.get("Value") for k, v in envelope.get("MessageAttributes", {}).items()}
+                self.tell(
+                    {
+                        "event": "report_sent"
+                        if attributes.get("event") == "sync_report"
+                        else "operator_message",
+                        "to": "operator topic",
+                        "tenant_id": attributes.get("tenant_id"),
+                        "subject": envelope.get("Subject"),
+                        "message": envelope.get("Message"),
+                    }
+                )
+                self._sqs.delete_message(QueueUrl=self._inbox, ReceiptHandle=message["ReceiptHandle"])
