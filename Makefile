@@ -25,7 +25,7 @@ run: $(STAMP)  ## the local stack: moto server + ClassLink sandbox + handlers; C
 run-once: $(STAMP)  ## one scripted pass through every event kind, JSON summary, exit code
 	@$(BIN)/python -m local_stack --once
 
-sandbox: $(STAMP)  ## the ClassLink sandbox on its own
+sandbox: $(STAMP)  ## the ClassLink sandbox on its own; ARGS="--help" lists its options
 	@$(BIN)/python -m classlink_sandbox $(ARGS)
 
 lint: $(STAMP)
@@ -46,8 +46,10 @@ browser-deps:  ## Debian's Chromium for the browser tests (root installs it if m
 test: $(STAMP) browser-deps lint typecheck template-lint  ## everything CI runs
 	$(BIN)/pytest
 
+# The sandbox benchmark prints one JSON line; `make bench ARGS=--save` also rewrites the tracked
+# bench/results/sandbox_large_district.json.
 bench: $(STAMP)
-	$(BIN)/python -m bench.sandbox_large_district
+	$(BIN)/python -m bench.sandbox_large_district $(ARGS)
 
 # The sync benchmark: ARGS="--users 100000 --churn 0.01 --save" keeps the figures in bench/results.
 bench-sync: $(STAMP)

@@ -1,52 +1,103 @@
 """`python -m classlink_sandbox`: the sandbox on its own, for any OneRoster or OAuth2 client.
 
-Prints one JSON line with its base URLs, the partner API key, the OAuth2 client and each
-generated tenant's ids and credentials, then serves until interrupted.
+Prints one JSON line (event classlink_sandbox_ready) with its base URLs, the partner API key, the
+admin token, the OAuth2 client (`oauth_client`: client_id, client_secret, redirect_uris; always
+registered) and each generated tenant's ids and credentials, then serves until Ctrl-C or SIGTERM
+(both stop it cleanly with exit code 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
+from types import FrameType
 
 from classlink_sandbox.generator import DistrictSpec
 from classlink_sandbox.server import SandboxServer
 
+PROG = "python -m classlink_sandbox"
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--districts", type=int, default=1)
-    parser.add_argument("--students", type=int, default=300)
-    parser.add_argument("--teachers", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=1)
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: a free one)")
+    parser.add_argument("--districts", type=int, default=1, help="generated districts (default 1)")
+    parser.add_argument("--students", type=int, default=300, help="students per district (default 300)")
+    parser.add_argument("--teachers", type=int, default=20, help="teachers per district (default 20)")
+    parser.add_argument(
+        "--seed", type=int, default=1, help="seed of the first district; district i uses seed+i (default 1)"
+    )
+    parser.add_argument(
+        "--oauth1-only",
+        action="store_true",
+        help='every district is OAuth1-only: its /applications row has "bearer": null, the proxy '
+        "answers 401, and GET /applications/{oneroster_application_id}/server gives its direct "
+        "endpoint_url, client_id and client_secret",
+    )
     parser.add_argument(
         "--redirect-uri",
         action="append",
         default=[],
-        help="register an OAuth2 client with this redirect URI (repeatable)",
+        metavar="URI",
+        help="a redirect URI of the OAuth2 client (repeatable); the LaunchPad tile opens the first",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--client-id", default=None, help="the OAuth2 client's client_id (default: a random one)"
+    )
+    parser.add_argument(
+        "--client-secret", default=None, help="the OAuth2 client's client_secret (default: a random one)"
+    )
+    return parser
 
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (kill, a supervisor, `make` being stopped) ends the wait as Ctrl-C does."""
+
+    def raise_interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, raise_interrupt)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _stop_on_sigterm()
     server = SandboxServer(port=args.port).start()
-    for i in range(args.districts):
-        server.add_district(
-            DistrictSpec(
-                tenant_id=2001 + i,
-                name=f"Sandbox District {i + 1}",
-                seed=args.seed + i,
-                students=args.students,
-                teachers=args.teachers,
-            )
-        )
-    if args.redirect_uri:
-        server.world.register_client(args.redirect_uri)
-    print(json.dumps({"event": "classlink_sandbox_ready", **server.describe()}), flush=True)
     try:
+        for i in range(args.districts):
+            server.add_district(
+                DistrictSpec(
+                    tenant_id=2001 + i,
+                    name=f"Sandbox District {i + 1}",
+                    seed=args.seed + i,
+                    students=args.students,
+                    teachers=args.teachers,
+                    oauth1_only=args.oauth1_only,
+                )
+            )
+        client = server.world.register_client(args.redirect_uri, args.client_id, args.client_secret)
+        ready = {
+            "event": "classlink_sandbox_ready",
+            **server.describe(),
+            "oauth_client": {
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+                "redirect_uris": client.redirect_uris,
+            },
+        }
+        print(json.dumps(ready), flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
+        pass
+    finally:
         server.stop()
     return 0
 

@@ -4,7 +4,15 @@
 /tenants/<slug> a district's own Roster Server (OAuth 1.0a)
 /launchpad/...  launchpad.classlink.com: OIDC discovery, /oauth2/v2/*, the LaunchPad UI
 /nodeapi/...    nodeapi.classlink.com: /v2/my/info
-/admin/...      sandbox control: faults, district changes, key rotation (admin token)
+/admin/...      sandbox control: faults, districts and their changes, key rotation (admin token)
+
+Admin routes (header `X-Sandbox-Admin: <admin_token>`, JSON bodies):
+  POST /admin/tenants                 a DistrictSpec as JSON -> 201 tenant summary (400 if invalid;
+                                      an existing tenant_id is replaced and keeps its row id)
+  GET  /admin/tenants                 every tenant's summary (listed or not)
+  GET  /admin/tenants/{id}            one tenant's summary (404 if unknown)
+  POST /admin/tenants/{id}/changes    one change op (changes.py) -> its result
+  POST|GET|DELETE /admin/faults, POST /admin/keys/rotate, POST /admin/pkce
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import secrets
 import socket
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from html import escape
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
@@ -42,6 +50,24 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 def _unauthorized(description: str) -> Response:
     return _json(OneRosterError(401, "unauthorisedrequest", description).body(), 401)
+
+
+# The hint on every "redirect URI not registered" page: the standalone sandbox registers its
+# OAuth2 client with the URIs given on its command line.
+REDIRECT_URI_HINT = (
+    "<p>Register the app's redirect URI: start the sandbox with "
+    "<code>python -m classlink_sandbox --redirect-uri URI</code> (repeatable; "
+    "<code>make sandbox ARGS='--redirect-uri URI'</code>), or add it to the client in "
+    "<code>World.clients</code> when the sandbox runs in-process.</p>"
+)
+
+
+def district_base_href(spec: DistrictSpec) -> str:
+    """The district's own Roster Server host in its records' hrefs (B1)."""
+    return f"https://{spec.name.lower().replace(' ', '')}-nj-v2.rosterserver.com"
+
+
+DISTRICT_SPEC_FIELDS = frozenset(f.name for f in fields(DistrictSpec))
 
 
 @dataclass
@@ -71,6 +97,12 @@ class SandboxApp:
         assert self.oidc is not None
         self.oidc.issuer = f"{base_url}/launchpad"
         self.oidc.nodeapi_url = f"{base_url}/nodeapi"
+
+    def add_district(self, spec: DistrictSpec) -> Tenant:
+        """Generate a district and add it (replacing one with the same tenant_id)."""
+        tenant = generate(spec, base_href=district_base_href(spec))
+        with self.world.lock:
+            return self.world.add_tenant(tenant)
 
     def _oauth1_secret(self, key: str) -> str | None:
         return next((t.oauth1_secret for t in self.world.tenants.values() if t.oauth1_key == key), None)
@@ -143,6 +175,9 @@ class SandboxApp:
         tenant = self.world.tenant_by_application_id(app_id)
         if tenant is None or not ("/" + rest).startswith(ONEROSTER_PREFIX):
             raise OneRosterError(404, "unknownobject", "unknown application or path")
+        if tenant.oauth1_only:
+            # C3: its /applications row has "bearer": null; only direct OAuth1 reaches it.
+            return _unauthorized("this application has no proxy access (bearer is null): use OAuth1")
         if not (tenant.enabled and tenant.listed) or auth != f"Bearer {tenant.bearer}":
             return _unauthorized("invalid bearer for this application")
         return self._oneroster(request, tenant, ("/" + rest)[len(ONEROSTER_PREFIX) :])
@@ -283,8 +318,14 @@ class SandboxApp:
         """A8: straight to the registered redirect URI with a code, no state, no PKCE."""
         assert self.oidc is not None
         client = next(iter(self.world.clients.values()), None)
-        if client is None:
-            return _html(launchpad.page("App not configured", "<p>No OAuth2 app is registered.</p>"), 400)
+        if client is None or not client.redirect_uris:
+            what = (
+                "No OAuth2 app is registered."
+                if client is None
+                else f"The OAuth2 app (client_id {escape(client.client_id)}) has no redirect URI registered, "
+                "so LaunchPad has nowhere to send the code."
+            )
+            return _html(launchpad.page("App not configured", f"<p>{what}</p>{REDIRECT_URI_HINT}"), 400)
         tenant = self.world.tenants[session.tenant_id]
         redirect_uri = client.redirect_uris[0]
         grant = self.oidc.new_grant(
@@ -307,8 +348,25 @@ class SandboxApp:
         client = self.world.clients.get(params.get("client_id", ""))
         redirect_uri = params.get("redirect_uri", "")
         # Never redirect to an unregistered URI: show the error instead (RFC 6749 4.1.2.1).
-        if client is None or redirect_uri not in client.redirect_uris:
-            return _html(launchpad.page("Invalid request", "<p>Unknown client_id or redirect_uri.</p>"), 400)
+        if client is None:
+            return _html(
+                launchpad.page(
+                    "Invalid request",
+                    f"<p>Unknown client_id {escape(params.get('client_id', ''))!r}: use the client_id "
+                    "the sandbox printed in its ready line (<code>oauth_client</code>).</p>",
+                ),
+                400,
+            )
+        if redirect_uri not in client.redirect_uris:
+            registered = ", ".join(escape(u) for u in client.redirect_uris) or "none"
+            return _html(
+                launchpad.page(
+                    "Invalid request",
+                    f"<p>The redirect_uri {escape(redirect_uri)!r} is not registered for client_id "
+                    f"{escape(client.client_id)} (registered: {registered}).</p>{REDIRECT_URI_HINT}",
+                ),
+                400,
+            )
         state = params.get("state")
         if params.get("response_type") != "code":
             return _redirect_with(redirect_uri, {"error": "unsupported_response_type"}, state)
@@ -390,8 +448,22 @@ class SandboxApp:
         if path == "/faults" and request.method == "GET":
             return _json(self.faults.describe())
         if path == "/tenants" and request.method == "POST":
-            tenant = self.world.add_tenant(generate(DistrictSpec(**body)))
+            unknown = sorted(set(body) - DISTRICT_SPEC_FIELDS) if isinstance(body, dict) else []
+            if not isinstance(body, dict) or unknown:
+                return _json(
+                    {"error": f"not DistrictSpec fields: {unknown}", "fields": sorted(DISTRICT_SPEC_FIELDS)},
+                    400,
+                )
+            try:
+                tenant = self.add_district(DistrictSpec(**body))
+            except (TypeError, ValueError) as exc:
+                return _json({"error": str(exc)}, 400)
             return _json(tenant_summary(tenant, self.base_url), 201)
+        if path == "/tenants" and request.method == "GET":
+            tenants = sorted(self.world.tenants.values(), key=lambda t: t.tenant_id)
+            return _json({"tenants": [tenant_summary(t, self.base_url) for t in tenants]})
+        if path.startswith("/tenants/") and path.count("/") == 2 and request.method == "GET":
+            return _json(tenant_summary(self._tenant_arg(path.split("/")[2]), self.base_url))
         if path.startswith("/tenants/") and path.endswith("/changes") and request.method == "POST":
             tenant = self._tenant_arg(path.split("/")[2])
             try:
@@ -446,14 +518,23 @@ def _redirect_with(redirect_uri: str, params: dict[str, str], state: str | None)
 
 
 def tenant_summary(tenant: Tenant, base_url: str) -> dict[str, Any]:
+    """What a client needs to reach a tenant. `users` is how many users GET /users shares (only
+    enrolled ones unless Unenrolled Users is on, C1); `users_in_sis` counts every user record the
+    district holds, guardians and unenrolled staff included. `bearer` is None (null) for an
+    OAuth1-only tenant, whose proxy_base_url answers 401."""
     return {
         "tenant_id": tenant.tenant_id,
         "name": tenant.name,
-        "bearer": tenant.bearer,
+        "enabled": tenant.enabled,
+        "listed": tenant.listed,
+        "oauth1_only": tenant.oauth1_only,
+        "share_unenrolled": tenant.share_unenrolled,
+        "bearer": tenant.proxy_bearer(),
         "oneroster_application_id": tenant.oneroster_application_id,
         "proxy_base_url": f"{base_url}/partner/{tenant.oneroster_application_id}/ims/oneroster/v1p1",
         "endpoint_url": f"{base_url}/tenants/{tenant.slug}",
         "oauth1_key": tenant.oauth1_key,
         "oauth1_secret": tenant.oauth1_secret,
-        "users": len(tenant.users()),
+        "users": tenant.shared_user_count(),
+        "users_in_sis": len(tenant.users()),
     }

@@ -8,6 +8,7 @@ Ops (JSON body of POST /admin/tenants/{id}/changes, or call apply_change directl
   disable_sharing / enable_sharing                         the app's Enabled toggle (C1)
   remove_app / add_app                                     the tenant leaves / joins /applications
   rotate_bearer                                            a new proxy bearer (B5: 401 -> refetch)
+  oauth1_only      {"value": bool}                         row bearer null, proxy 401 (C3)
   share_unenrolled {"value": bool}                         the Unenrolled Users toggle (C1)
   set_tenant_status {"value": "Inactive"}                  the row's `tenant_status` in /applications
 
@@ -61,6 +62,8 @@ def apply_change(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
         result["bearer"] = tenant.bearer
     elif op == "share_unenrolled":
         tenant.share_unenrolled = bool(change.get("value", True))
+    elif op == "oauth1_only":
+        tenant.oauth1_only = bool(change.get("value", True))
     elif op == "set_tenant_status":
         status = change.get("value")
         if not isinstance(status, str) or not status.strip():
@@ -74,10 +77,18 @@ def apply_change(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
 
 
 def _add_user(tenant: Tenant, role: str) -> str:
-    template = next(u for u in tenant.users().values() if u["role"] == role)
+    # A user of the same role is the template; a district with none of that role (teachers=0,
+    # aides=0, ...) lends any other non-guardian user, with a school if one has any.
+    people = [u for u in tenant.users().values() if u["role"] != "guardian"]
+    template = next((u for u in tenant.users().values() if u["role"] == role), None) or next(
+        (u for u in people if u["orgs"]), people[0] if people else None
+    )
+    if template is None:
+        raise ValueError(f"add_users: the district has no user to model a new {role} on")
     sourced_id = f"new-{tenant.tenant_id}-{next(_counter):06d}"
     record: Record = {
         **template,
+        "role": role,
         "sourcedId": sourced_id,
         "status": "active",
         "dateLastModified": now_iso(),
@@ -90,14 +101,16 @@ def _add_user(tenant: Tenant, role: str) -> str:
     }
     tenant.users()[sourced_id] = record
     tenant.classlink_user_ids[sourced_id] = 9_000_000 + len(tenant.classlink_user_ids)
-    a_class = next(iter(tenant.data["classes"].values()))
+    a_class = next(iter(tenant.data["classes"].values()), None)
+    if a_class is None:  # a district with no classes: the user stays unenrolled
+        return sourced_id
     enrollment_id = f"{a_class['sourcedId']}:{sourced_id}"
     tenant.data["enrollments"][enrollment_id] = {
         "sourcedId": enrollment_id,
         "status": "active",
         "dateLastModified": now_iso(),
         "user": {
-            "href": template["orgs"][0]["href"].rsplit("/orgs/", 1)[0] + f"/users/{sourced_id}",
+            "href": f"{tenant.href_base}/users/{sourced_id}",
             "sourcedId": sourced_id,
             "type": "user",
         },

@@ -5,12 +5,18 @@ courses, classes, students with guardians (`agents`), teachers, aides, administr
 enrollments; plus the awkward cases a sync must survive: unenrolled staff, disabled users,
 non-numeric sourcedIds, duplicate and missing e-mails, names with accents, apostrophes and
 non-Latin scripts, and the fields we must never store (password, sms, phone, agents).
+
+Each roster-health problem can also be dialled in exactly (see DistrictSpec): no teachers,
+aides or administrators at all, students with no school, and exact numbers of users with a
+missing or a duplicated e-mail. Left at their defaults, these options change nothing: the same
+seed gives the same bytes as before they existed.
 """
 
 from __future__ import annotations
 
 import random
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -74,6 +80,59 @@ class DistrictSpec:
     # "composite" (5678_T5678-0005, as code.org saw live, classlink-facts A5).
     id_style: str = "composite"
     share_unenrolled: bool = False
+    # The district's app settings when it is added (classlink-facts C1, C3). enabled=False: listed
+    # in /applications with enabled "false" and no data served until `enable_sharing`.
+    # listed=False: not in /applications at all until `add_app`.
+    enabled: bool = True
+    listed: bool = True
+    # C3: the /applications row has `"bearer": null`; only direct OAuth1 (credentials from
+    # GET /applications/{oneroster_application_id}/server) reaches the roster.
+    oauth1_only: bool = False
+    # Roster-health problems, each in an exact amount (0 / None: none beyond the default rules).
+    # The last N students have `orgs: []` (no school); they are still enrolled in classes of the
+    # school they would have had, so they are shared whatever the Unenrolled Users toggle says.
+    students_without_school: int = 0
+    # None keeps the built-in rule (every 97th user reuses the previous user's e-mail). A number
+    # N: exactly N users (teachers, aides, administrators, students; never guardians) have an
+    # e-mail that another user also has, in pairs (one group of three when N is odd; N=1 is
+    # impossible), and no other user shares one.
+    duplicate_emails: int | None = None
+    # None keeps the built-in rule (every 50th user has ""). A number N: exactly N users
+    # (never guardians) have e-mail "".
+    # Users picked for either come from enrolled users first, so with enough of them the
+    # counts hold in what GET /users shares even with Unenrolled Users off.
+    missing_emails: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tenant_id, int) or isinstance(self.tenant_id, bool):
+            raise ValueError("tenant_id must be an integer")
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError("name must be a non-empty string")
+        counts = {
+            "students": self.students,
+            "teachers": self.teachers,
+            "aides": self.aides,
+            "administrators": self.administrators,
+            "classes_per_teacher": self.classes_per_teacher,
+            "classes_per_student": self.classes_per_student,
+            "students_without_school": self.students_without_school,
+            "duplicate_emails": self.duplicate_emails or 0,
+            "missing_emails": self.missing_emails or 0,
+        }
+        for name, value in counts.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer")
+        if not isinstance(self.schools, int) or self.schools < 1:
+            raise ValueError("schools must be at least 1")
+        if self.id_style not in ("numeric", "prefixed", "composite"):
+            raise ValueError("id_style must be numeric, prefixed or composite")
+        if self.students_without_school > self.students:
+            raise ValueError("students_without_school cannot exceed students")
+        if self.duplicate_emails == 1:
+            raise ValueError("duplicate_emails=1 is impossible: a duplicate takes two users")
+        people = self.students + self.teachers + self.aides + self.administrators
+        if (self.duplicate_emails or 0) + (self.missing_emails or 0) > people:
+            raise ValueError("duplicate_emails + missing_emails exceed the number of users")
 
 
 def _name(n: int, given: str, family: str) -> tuple[str, str]:
@@ -126,8 +185,11 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
         name=spec.name,
         slug=_slug(spec.name),
         share_unenrolled=spec.share_unenrolled,
+        enabled=spec.enabled,
+        listed=spec.listed,
+        oauth1_only=spec.oauth1_only,
     )
-    href = f"{base_href}/ims/oneroster/v1p1"
+    href = tenant.href_base = f"{base_href}/ims/oneroster/v1p1"
     ids = _Ids(spec.id_style, spec.tenant_id)
     # A fixed import time keeps the same seed byte-for-byte the same district.
     stamp = "2026-08-01T06:00:00.000Z"
@@ -192,7 +254,9 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
             "schoolYear": "2027",
         }
 
-    def new_user(role: str, school: str, prefix: str, grades: list[str]) -> Record:
+    def new_user(
+        role: str, school: str, prefix: str, grades: list[str], orgs: list[Record] | None = None
+    ) -> Record:
         n = next(user_counter)
         sourced_id = ids.make(prefix, n)
         # Both draws always happen, so the rule in _name leaves the rest of the stream as it was.
@@ -200,9 +264,10 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
         username = f"{login_part(given)}.{login_part(family)}{n}"
         # Every 50th user has no e-mail and every 97th shares the previous user's (siblings,
         # shared staff inboxes): by rule rather than chance, so even small districts have both.
-        if n % 50 == 0:
+        # An exact count in the spec turns its rule off (_exact_emails sets them afterwards).
+        if spec.missing_emails is None and n % 50 == 0:
             email = ""
-        elif n % 97 == 0 and emails:
+        elif spec.duplicate_emails is None and n % 97 == 0 and emails:
             email = emails[-1]
         else:
             email = f"{username}@example.k12.us"
@@ -226,7 +291,7 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
             "sms": "",
             "phone": f"555-{rng.randrange(10**4):04d}" if role != "student" else "",
             "agents": [],
-            "orgs": school_refs[school],
+            "orgs": school_refs[school] if orgs is None else orgs,
             "grades": grades,
             "password": "",  # present in real payloads (B7): never to be stored or logged
         }
@@ -242,8 +307,13 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
 
     classes_by_school: dict[str, list[str]] = {s: [] for s in school_ids}
     course_number = 0
-    for t_index, teacher in enumerate(teachers):
-        school = teacher["orgs"][0]["sourcedId"]
+    # Classes come in sets of classes_per_teacher, one set per teacher. A district that shares
+    # no teachers still has classes (one set per school, no teacher enrolled: the Partner
+    # Portal's Sanity Check finding "classes with no teachers", C2), so its students are enrolled.
+    owners: list[tuple[str, Record | None]] = [(t["orgs"][0]["sourcedId"], t) for t in teachers] or [
+        (s, None) for s in school_ids
+    ]
+    for t_index, (school, teacher) in enumerate(owners):
         for c in range(spec.classes_per_teacher):
             course_number += 1
             subject = SUBJECTS[(t_index + c) % len(SUBJECTS)]
@@ -277,14 +347,18 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
                 "resources": [],
             }
             classes_by_school[school].append(class_id)
-            _enroll(data, ref, teacher["sourcedId"], class_id, school, "teacher", stamp)
+            if teacher is not None:
+                _enroll(data, ref, teacher["sourcedId"], class_id, school, "teacher", stamp)
 
     guardian_number = 0
+    first_without_school = spec.students - spec.students_without_school
     for s in range(spec.students):
         school = school_ids[s % spec.schools]
         grade = f"{rng.randrange(1, 13):02d}"
-        student = new_user("student", school, "S", [grade])
-        if rng.random() < 0.97 and classes_by_school[school]:  # ~3% are unenrolled
+        without_school = s >= first_without_school
+        student = new_user("student", school, "S", [grade], [] if without_school else None)
+        # ~3% are unenrolled; a student with no school is always enrolled (so always shared).
+        if (rng.random() < 0.97 or without_school) and classes_by_school[school]:
             chosen = rng.sample(
                 classes_by_school[school], min(spec.classes_per_student, len(classes_by_school[school]))
             )
@@ -310,11 +384,43 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
                 "sms": f"+1555{rng.randrange(10**7):07d}",
                 "phone": f"555-{rng.randrange(10**4):04d}",
                 "agents": [ref("user", "users", student["sourcedId"])],
-                "orgs": school_refs[school],
+                "orgs": student["orgs"],
                 "grades": [],
                 "password": "",
             }
+    if spec.missing_emails or spec.duplicate_emails:
+        _exact_emails(tenant, spec)
     return tenant
+
+
+def _exact_emails(tenant: Tenant, spec: DistrictSpec) -> None:
+    """Exactly spec.missing_emails users with e-mail "" and spec.duplicate_emails users whose
+    address another user also has, picked (by a generator of their own, so the seed still fixes
+    the bytes) from users whose address was unique, enrolled ones first."""
+    missing, duplicates = spec.missing_emails or 0, spec.duplicate_emails or 0
+    people = [u for u in tenant.users().values() if u["role"] != "guardian"]
+    counts = Counter(u["email"] for u in people)
+    enrolled = tenant.enrolled_user_ids()
+    plain = [u for u in people if u["email"] and counts[u["email"]] == 1]
+    shared = [u for u in plain if u["sourcedId"] in enrolled]
+    others = [u for u in plain if u["sourcedId"] not in enrolled]
+    need = missing + duplicates
+    if need > len(plain):
+        raise ValueError(f"only {len(plain)} users can take a missing or duplicate e-mail, {need} asked")
+    picker = random.Random(f"emails:{spec.seed}:{spec.tenant_id}")
+    if need <= len(shared):
+        chosen = picker.sample(shared, need)
+    else:
+        chosen = shared + picker.sample(others, need - len(shared))
+    for user in chosen[:missing]:
+        user["email"] = ""
+    group_members = chosen[missing:]
+    groups = [group_members[i : i + 2] for i in range(0, len(group_members), 2)]
+    if groups and len(groups[-1]) == 1:
+        groups[-2].extend(groups.pop())  # an odd count: the last group has three users
+    for group in groups:
+        for user in group[1:]:
+            user["email"] = group[0]["email"]
 
 
 def _enroll(

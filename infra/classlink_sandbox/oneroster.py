@@ -266,7 +266,7 @@ class QueryEngine:
         self._enrolled: tuple[tuple[int, int], frozenset[str]] | None = None
 
     def visible(self, tenant: Tenant, collection: str) -> list[Record]:
-        key = (tenant.tenant_id, tenant.version, "visible", collection)
+        key = (tenant.serial, tenant.version, "visible", collection)
         cached = self._cache_get(key)
         if cached is not None:
             return cached
@@ -279,8 +279,8 @@ class QueryEngine:
         """Unenrolled users reach the vendor only with the Unenrolled Users toggle (C1)."""
         if collection != "users" or tenant.share_unenrolled:
             return True
-        if self._enrolled is None or self._enrolled[0] != (tenant.tenant_id, tenant.version):
-            self._enrolled = ((tenant.tenant_id, tenant.version), frozenset(tenant.enrolled_user_ids()))
+        if self._enrolled is None or self._enrolled[0] != (tenant.serial, tenant.version):
+            self._enrolled = ((tenant.serial, tenant.version), frozenset(tenant.enrolled_user_ids()))
         return sourced_id in self._enrolled[1]
 
     def select(
@@ -295,7 +295,7 @@ class QueryEngine:
             raise OneRosterError(400, "invalid_sort_field", f"{sort} is not a field of {collection}")
         filter_text = params.get("filter", "")
         key = (
-            tenant.tenant_id,
+            tenant.serial,
             tenant.version,
             endpoint,
             filter_text,

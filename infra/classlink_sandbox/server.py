@@ -10,7 +10,8 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from classlink_sandbox.app import SandboxApp, tenant_summary
-from classlink_sandbox.generator import DistrictSpec, generate
+from classlink_sandbox.changes import apply_change
+from classlink_sandbox.generator import DistrictSpec
 from classlink_sandbox.world import World
 
 
@@ -53,10 +54,14 @@ class SandboxServer:
             self._server.server_close()
 
     def add_district(self, spec: DistrictSpec) -> dict[str, Any]:
-        tenant = self.world.add_tenant(
-            generate(spec, base_href=f"https://{spec.name.lower().replace(' ', '')}-nj-v2.rosterserver.com")
-        )
-        return tenant_summary(tenant, self.base_url)
+        """Generate and add a district (also while serving; POST /admin/tenants does the same).
+        DistrictSpec(enabled=False) or (listed=False) adds it disabled or unlisted."""
+        return tenant_summary(self.app.add_district(spec), self.base_url)
+
+    def change(self, tenant_id: int, change: dict[str, Any]) -> dict[str, Any]:
+        """Apply one change op (changes.py), e.g. {"op": "enable_sharing"}, as the admin API does."""
+        with self.world.lock:
+            return apply_change(self.world.tenants[tenant_id], change)
 
     def describe(self) -> dict[str, Any]:
         return {

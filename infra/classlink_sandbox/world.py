@@ -6,6 +6,7 @@ tobedeleted, hrefs to the tenant's own host), so serving a page is slicing, not 
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import uuid
@@ -16,6 +17,9 @@ from urllib.parse import quote
 
 COLLECTIONS = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments")
 Record = dict[str, Any]
+# One number per Tenant object ever made: a tenant replaced under the same tenant_id starts at
+# version 0 again, so query caches key on this, never on tenant_id alone.
+_serials = itertools.count(1)
 
 
 def now_iso() -> str:
@@ -31,6 +35,10 @@ class Tenant:
     # classlink-facts C3: already percent-escaped; clients must use it verbatim in paths.
     oneroster_application_id: str = ""
     bearer: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # C3: ClassLink's documented /applications sample has `"bearer": null`. Such a tenant is
+    # reached only directly with OAuth1 (GET /applications/{id}/server gives the endpoint, key and
+    # secret); its /applications row says null and the proxy answers 401 for it.
+    oauth1_only: bool = False
     oauth1_key: str = field(default_factory=lambda: secrets.token_hex(12))
     oauth1_secret: str = field(default_factory=lambda: secrets.token_hex(20))
     enabled: bool = True
@@ -49,6 +57,9 @@ class Tenant:
     # ClassLink's own user ids (my/info UserId, id_token sub), per sourcedId.
     classlink_user_ids: dict[str, int] = field(default_factory=dict)
     version: int = 0  # bumps on every change; caches of sorted/filtered views key on it
+    serial: int = field(default_factory=lambda: next(_serials), compare=False)
+    # The tenant's own OneRoster base for hrefs (https://<host>/ims/oneroster/v1p1).
+    href_base: str = "https://sandbox-vn-v2.rosterserver.com/ims/oneroster/v1p1"
 
     def touch(self) -> None:
         self.version += 1
@@ -59,6 +70,17 @@ class Tenant:
 
     def enrolled_user_ids(self) -> set[str]:
         return {e["user"]["sourcedId"] for e in self.data["enrollments"].values()}
+
+    def shared_user_count(self) -> int:
+        """How many users GET /users returns: all of them with the Unenrolled Users toggle on,
+        else only those with an enrollment (classlink-facts C1)."""
+        if self.share_unenrolled:
+            return len(self.users())
+        return len(self.enrolled_user_ids() & self.users().keys())
+
+    def proxy_bearer(self) -> str | None:
+        """The /applications row's `bearer`: None (JSON null) for an OAuth1-only tenant."""
+        return None if self.oauth1_only else self.bearer
 
 
 @dataclass
@@ -103,10 +125,12 @@ class World:
     def tenant_by_slug(self, slug: str) -> Tenant | None:
         return next((t for t in self.tenants.values() if t.slug == slug), None)
 
-    def register_client(self, redirect_uris: list[str], client_id: str | None = None) -> OAuthClient:
+    def register_client(
+        self, redirect_uris: list[str], client_id: str | None = None, client_secret: str | None = None
+    ) -> OAuthClient:
         client = OAuthClient(
             client_id=client_id or "c" + secrets.token_hex(12),
-            client_secret=secrets.token_hex(24),
+            client_secret=client_secret or secrets.token_hex(24),
             redirect_uris=list(redirect_uris),
         )
         self.clients[client.client_id] = client
@@ -125,7 +149,7 @@ class World:
                     "application_id": self.application_id,
                     "tenant_id": tenant.tenant_id,
                     "tenant_name": tenant.name,
-                    "bearer": tenant.bearer,
+                    "bearer": tenant.proxy_bearer(),
                     "enabled": "true" if tenant.enabled else "false",
                     "tenant_status": tenant.tenant_status,
                     "oneroster_application_id": tenant.oneroster_application_id,
