@@ -68,6 +68,7 @@ class Story:
                 self.tell(
                     {
                         "event": f"district_{event.kind}",
+                        "at": event.at.isoformat(),
                         "tenant_id": event.tenant_id,
                         "state": event.to_state,
                         "why": event.reason,
@@ -83,12 +84,14 @@ class Story:
                 continue
             base = {"tenant_id": run.tenant_id, "run_id": run.run_id, "kind": run.kind}
             if told is None:
-                self.tell({"event": "sync_started", **base, "trigger": run.trigger})
+                at = run.started_at.isoformat() if run.started_at else None
+                self.tell({"event": "sync_started", "at": at, **base, "trigger": run.trigger})
             if SyncState(run.state) in TERMINAL_STATES:
                 counts = _plain(run.counts).get("total")
                 self.tell(
                     {
                         "event": "sync_finished",
+                        "at": run.finished_at.isoformat() if run.finished_at else None,
                         **base,
                         "state": run.state,
                         "seconds": round(float(run.seconds or 0), 1),
@@ -120,6 +123,7 @@ class Story:
                         "event": "report_sent"
                         if attributes.get("event") == "sync_report"
                         else "operator_message",
+                        "at": envelope.get("Timestamp"),
                         "to": "operator topic",
                         "tenant_id": attributes.get("tenant_id"),
                         "subject": envelope.get("Subject"),

@@ -24,15 +24,77 @@ def test_local_stack_once_creates_everything_delivers_each_event_kind_and_exits_
     )
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0, done.stderr[-3000:]
-    assert [line["event"] for line in lines] == ["local_stack_ready", "local_stack_summary"]
-    ready, summary = lines
+    ready, story, summary = lines[0], lines[1:-1], lines[-1]
+    assert (ready["event"], summary["event"]) == ("local_stack_ready", "local_stack_summary")
+    # the story between them: the district found, connected, synced and reported, in that order
+    told = [line["event"] for line in story]
+    steps = [
+        "district_discovered",
+        "district_connected",
+        "sync_started",
+        "sync_finished",
+        "findings",
+        "report_sent",
+    ]
+    assert [told.index(step) for step in steps] == sorted(told.index(step) for step in steps)
+    assert summary["synced"]["2001"]["students"] == 50
     assert ready["http_api_url"].startswith("http://127.0.0.1:")
     assert ready["aws_endpoint_url"].startswith("http://127.0.0.1:")
     assert ready["classlink_sandbox"]["tenants"][0]["tenant_id"] == 2001
     assert summary["ok"] is True and all(summary["checks"].values())
     declared = resources_of_type(load_template(), "AWS::DynamoDB::Table")
-    assert len(summary["tables"]) == len(declared) == 11
+    assert len(summary["tables"]) == len(declared) == 12
     kinds = {kind.split(":")[0] for stats in summary["invocations"].values() for kind in stats}
     assert kinds == {"schedule", "sns", "sqs", "http"}
     # Function logs go to stderr (CloudWatch's place); they never carry the partner key.
     assert ready["classlink_sandbox"]["partner_api_key"] not in done.stderr
+
+
+def test_local_stack_runs_against_another_classlink_from_a_config_file(tmp_path: Path) -> None:
+    """A second sandbox process stands in for another ClassLink; its districts are OAuth1-only
+    (no proxy bearer), so the stack must find their endpoints through /applications/{id}/server."""
+    other = subprocess.Popen(
+        [sys.executable, "-m", "classlink_sandbox", "--students", "40", "--oauth1-only"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None
+        info = json.loads(other.stdout.readline())
+        config = {
+            key: info[key]
+            for key in ("partner_api_url", "oneroster_proxy_url", "launchpad_url", "nodeapi_url")
+        }
+        config |= {
+            "partner_api_key": info["partner_api_key"],
+            "sso_client_id": info["oauth_client"]["client_id"],
+            "sso_client_secret": info["oauth_client"]["client_secret"],
+        }
+        path = tmp_path / "classlink.json"
+        path.write_text(json.dumps(config))
+        done = subprocess.run(
+            [sys.executable, "-m", "local_stack", "--once", "--classlink-config", str(path)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    finally:
+        other.terminate()
+        other.wait(timeout=30)
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0, done.stderr[-3000:]
+    ready, summary = lines[0], lines[-1]
+    assert ready["classlink"]["source"] == str(path)
+    assert ready["classlink"]["partner_api_url"] == info["partner_api_url"]
+    assert "classlink_sandbox" not in ready  # no sandbox of its own was started
+    assert summary["ok"] is True and summary["discovered_districts"] == ["2001"]
+    assert 0 < summary["synced"]["2001"]["students"] <= 40  # those the sandbox shares
+    connected = next(line for line in lines if line["event"] == "district_connected")
+    assert "oauth1" in connected["why"]
+    assert (
+        info["partner_api_key"] not in done.stderr and info["tenants"][0]["oauth1_secret"] not in done.stderr
+    )
