@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from nightly_sync.services import oneroster_client  # the worker's client, so both read one way
+from nightly_sync.services import (
+    oneroster_client,
+    publish_report,
+)  # the worker's client, so both read one way
 from smartpass import aws_clients
 from smartpass.data.districts import District
 from smartpass.onboarding.connect import OnboardingServices
 from smartpass.settings import Settings
+from smartpass.sync.report import Report
 from smartpass.sync.requests import SyncRequest
 
 CHECK_FIELDS = ("sourcedId",)
@@ -43,6 +47,13 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> Onboar
             QueueUrl=settings.sync_queue_url, MessageBody=request.model_dump_json()
         )
 
+    def notify(report: Report) -> None:
+        publish_report(settings.operator_topic_arn, report)
+
     return OnboardingServices(
-        secret_prefix=settings.district_secret_prefix, write_secret=write_secret, verify=verify, send=send
+        secret_prefix=settings.district_secret_prefix,
+        write_secret=write_secret,
+        verify=verify,
+        send=send,
+        notify=notify,
     )

@@ -56,6 +56,16 @@ def oneroster_client(
     )
 
 
+def publish_report(topic_arn: str, report: Report) -> None:
+    """A report to a topic, with its attributes for subscribers that filter."""
+    aws_clients.sns().publish(
+        TopicArn=topic_arn,
+        Subject=report.subject,
+        Message=report.text,
+        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in report.attributes.items()},
+    )
+
+
 def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncServices:
     def connect(district: District) -> OneRosterClient:
         return oneroster_client(settings, district, time_left)
@@ -68,14 +78,7 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncSe
         )
 
     def notify(report: Report) -> None:
-        aws_clients.sns().publish(
-            TopicArn=settings.operator_topic_arn,
-            Subject=report.subject,
-            Message=report.text,
-            MessageAttributes={
-                k: {"DataType": "String", "StringValue": v} for k, v in report.attributes.items()
-            },
-        )
+        publish_report(settings.operator_topic_arn, report)
 
     def email(to: str, report: Report) -> None:
         aws_clients.ses().send_email(

@@ -274,3 +274,25 @@ def test_secrets_reach_functions_only_as_secrets_manager_ids() -> None:
     assert not any(
         word in p.lower() for p in TEMPLATE["Parameters"] for word in ("secret", "password", "apikey")
     )
+
+
+def test_schedules_are_named_per_stack_so_two_stages_in_one_account_do_not_collide() -> None:
+    names = [props["Name"] for _, props in _events("ScheduleV2")]
+    assert len(names) == 2 and all("${AWS::StackName}" in name["Fn::Sub"] for name in names)
+    assert len({name["Fn::Sub"] for name in names}) == 2
+
+
+def test_nightly_cron_runs_outside_the_hours_daylight_saving_skips_or_repeats() -> None:
+    cron = TEMPLATE["Parameters"]["NightlySyncCron"]["Default"]
+    minute, hour = cron.removeprefix("cron(").split()[:2]
+    assert hour.isdigit() and int(hour) not in (1, 2), cron  # 01:00-03:00 local: DST changes
+    assert minute.isdigit()
+
+
+def test_the_poll_and_the_fanout_run_one_at_a_time() -> None:
+    for logical in ("InvitationPollFunction", "NightlySyncFanoutFunction"):
+        assert FUNCTIONS[logical]["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_the_poll_runs_often_enough_to_connect_a_district_within_two_minutes() -> None:
+    assert TEMPLATE["Parameters"]["InvitationPollRate"]["Default"] == "rate(1 minute)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -181,10 +182,24 @@ def test_nightly_tick_fans_out_one_message_per_active_district_and_the_worker_sy
 
 
 def test_blackout_date_skips_the_district(stack: LocalStack) -> None:
-    _activate(blackout=[datetime.now(UTC).date().isoformat()])
-    outcome = stack.fire("NightlySyncFanoutFunction.NightlySchedule")
+    _activate(blackout=["2026-11-30"])
+    outcome = stack.schedules["NightlySyncFanoutFunction.NightlySchedule"].fire(
+        at=datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
+    )
     assert outcome.result["enqueued"] == []
     assert outcome.result["skipped"][TENANT] == "blackout date"
+
+
+def test_blackout_dates_are_the_schedules_local_dates_not_utcs(stack: LocalStack) -> None:
+    # 03:30 UTC on 1 December is still 30 November in America/New_York (ScheduleTimezone).
+    tick = datetime(2026, 12, 1, 3, 30, tzinfo=UTC)
+    schedule = stack.schedules["NightlySyncFanoutFunction.NightlySchedule"]
+    _activate(blackout=["2026-11-30"])
+    assert schedule.fire(at=tick).result["skipped"][TENANT] == "blackout date"
+    district = District.get(TENANT)
+    district.sync_settings.blackout_dates = ["2026-12-01"]
+    district.save()
+    assert schedule.fire(at=tick).result["enqueued"] == [TENANT]
 
 
 def test_duplicate_messages_open_one_run(stack: LocalStack) -> None:
@@ -196,9 +211,10 @@ def test_duplicate_messages_open_one_run(stack: LocalStack) -> None:
     assert _queue_counts(stack) == (0, 0)  # the duplicate succeeded (idempotent), so it was deleted
 
 
-def test_malformed_message_is_reported_kept_and_redriven_to_the_dlq(stack: LocalStack) -> None:
+def test_malformed_message_is_reported_kept_and_redriven_to_the_dlq(stack: LocalStack, caplog: Any) -> None:
     _activate()
     _send(stack, '{"tenant_id": "2001", "kind": "nightly"')  # truncated JSON
+    caplog.set_level(logging.WARNING)
     sqs = stack.client("sqs")
     source = stack.sqs_sources[0]
     for _ in range(3):  # maxReceiveCount in template.yaml
@@ -211,6 +227,10 @@ def test_malformed_message_is_reported_kept_and_redriven_to_the_dlq(stack: Local
     dead = sqs.receive_message(QueueUrl=dlq_url).get("Messages", [])
     assert [m["Body"] for m in dead] == ['{"tenant_id": "2001", "kind": "nightly"']
     assert list(SyncRun.query(TENANT)) == []
+    # each failed delivery left a log line that names the message (never its body)
+    failures = [r for r in caplog.records if r.getMessage().startswith("sync message failed")]
+    assert len(failures) == 3
+    assert all(getattr(r, "message_id", None) and '"kind"' not in str(vars(r)) for r in failures)
 
 
 def test_message_for_an_unknown_district_fails_and_writes_nothing(stack: LocalStack) -> None:

@@ -207,6 +207,7 @@ def test_a_rotated_bearer_is_stored_and_the_next_sync_uses_it(
 def test_a_failed_check_leaves_error_with_the_reason_and_a_later_poll_connects(
     stack: LocalStack, stack_sandbox: SandboxServer
 ) -> None:
+    operators = inbox(stack)
     stack_sandbox.app.faults.add(Fault(kind="http_503", tenant_id=int(TENANT), collection="orgs"))
     result = poll(stack)
     assert result["connection_failed"].keys() == {TENANT}
@@ -214,6 +215,12 @@ def test_a_failed_check_leaves_error_with_the_reason_and_a_later_poll_connects(
     assert district.state == DistrictState.ERROR.value and district.connection_ok is False
     assert "ClassLink did not answer SmartPass's test request" in (district.state_reason or "")
     assert list(SyncRun.query(TENANT)) == []
+    operators.poll()
+    told = [line for line in operators.lines if line["event"] == "operator_message"]
+    assert [line["subject"] for line in told] == [
+        "SmartPass cannot connect to ClassLink: Maple Valley Schools"
+    ]
+    assert "answered 503" in told[0]["message"] and "tries again" in told[0]["message"]
 
     stack_sandbox.app.faults.clear()
     assert poll(stack)["connection_failed"] == {}  # too soon: the retry waits a minute first

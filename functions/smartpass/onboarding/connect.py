@@ -25,6 +25,7 @@ from smartpass.data.districts import District, DistrictState
 from smartpass.data.sync_runs import SyncKind, SyncRun
 from smartpass.onboarding.credentials import SecretValue, SecretWriter, fingerprint
 from smartpass.sync.connection import ConnectionUnavailable, district_secret_id
+from smartpass.sync.report import Report
 from smartpass.sync.requests import SyncRequest
 
 # A stored request whose run has not appeared after this long is sent again (the worker
@@ -42,6 +43,7 @@ class OnboardingServices:
     # One cheap OneRoster call with the district's stored credentials; raises on failure.
     verify: Callable[[District], None]
     send: Callable[[SyncRequest], None]
+    notify: Callable[[Report], None] = lambda report: None  # to operators (the operator topic)
 
 
 @dataclass
@@ -72,6 +74,39 @@ def plain_reason(exc: Exception) -> str:
     return f"the connection check stopped on an unexpected {type(exc).__name__}; SmartPass will try again"
 
 
+def connection_failed(
+    district: District, reason: str, services: OnboardingServices, actor: str
+) -> ConnectOutcome:
+    """The district goes to `error` with the reason; operators hear of it on the first failure
+    in a row (later polls retry quietly, with a growing pause)."""
+    first = not district.connect_attempts
+    change_state(
+        district,
+        DistrictState.ERROR.value,
+        reason,
+        actor,
+        kind="connection_failed",
+        extra=[District.connection_ok.set(False), District.connect_attempts.add(1)],
+        condition=District.state != DistrictState.PAUSED.value,
+    )
+    if first:
+        services.notify(
+            Report(
+                subject=f"SmartPass cannot connect to ClassLink: {district.name}"[:100],
+                text=(
+                    f"SmartPass could not connect to ClassLink for {district.name} "
+                    f"(ClassLink tenant {district.tenant_id}): {reason}.\n\n"
+                    "Nothing was synced. SmartPass tries again on later polls, after 1, 2, 4... up to "
+                    "60 minutes. If it keeps failing, check with the district that the SmartPass app is "
+                    "added and enabled in ClassLink Roster Server."
+                ),
+                attributes={"event": "connection_failed", "tenant_id": district.tenant_id},
+            )
+        )
+        record_event(district.tenant_id, "report_sent", actor, "connection failure reported to operators")
+    return ConnectOutcome(district.tenant_id, False, reason)
+
+
 def connect_district(
     district: District, credentials: SecretValue, services: OnboardingServices, actor: str
 ) -> ConnectOutcome:
@@ -91,17 +126,7 @@ def connect_district(
     try:
         services.verify(district)
     except Exception as exc:  # every failure is reported in words and retried on a later poll
-        reason = plain_reason(exc)
-        change_state(
-            district,
-            DistrictState.ERROR.value,
-            reason,
-            actor,
-            kind="connection_failed",
-            extra=[District.connection_ok.set(False), District.connect_attempts.add(1)],
-            condition=District.state != DistrictState.PAUSED.value,
-        )
-        return ConnectOutcome(district.tenant_id, False, reason)
+        return connection_failed(district, plain_reason(exc), services, actor)
 
     now = utcnow()
     record_event(

@@ -26,7 +26,13 @@ from smartpass.classlink.partner_api import ApplicationRow, DirectServer
 from smartpass.data.base import utcnow
 from smartpass.data.district_history import change_state, record_event
 from smartpass.data.districts import District, DistrictState
-from smartpass.onboarding.connect import OnboardingServices, connect_district, resend_if_lost, retry_due
+from smartpass.onboarding.connect import (
+    OnboardingServices,
+    connect_district,
+    connection_failed,
+    resend_if_lost,
+    retry_due,
+)
 from smartpass.onboarding.credentials import SecretValue, fingerprint, oauth1_credentials, proxy_credentials
 
 ACTOR = "classlink-poll"
@@ -114,16 +120,8 @@ class _Connector:
         try:
             credentials = self.credentials(row)
         except ClassLinkError as exc:
-            reason = str(exc)
-            change_state(
-                district,
-                DistrictState.ERROR.value,
-                reason,
-                ACTOR,
-                kind="connection_failed",
-                extra=[District.connection_ok.set(False), District.connect_attempts.add(1)],
-            )
-            self.result.connection_failed[district.tenant_id] = reason
+            self.result.connection_failed[district.tenant_id] = str(exc)
+            connection_failed(district, str(exc), self.services, ACTOR)
             return
         outcome = connect_district(district, credentials, self.services, ACTOR)
         if not outcome.connected:
