@@ -38,10 +38,12 @@ def _trigger(event: dict[str, Any]) -> str:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     secret = parameters.get_secret(settings.partner_api_key_secret_id, transform="json", max_age=300)
     partner = PartnerApiClient(settings.classlink_partner_api_url, secret["api_key"])
-    services = build_services(
-        settings, lambda: max(0.0, (context.get_remaining_time_in_millis() - SAFETY_MARGIN_MS) / 1000)
-    )
-    result = reconcile_districts(partner.applications(), District.scan(), services, partner.server)
+
+    def time_left() -> float:
+        return max(0.0, (context.get_remaining_time_in_millis() - SAFETY_MARGIN_MS) / 1000)
+
+    services = build_services(settings, time_left)
+    result = reconcile_districts(partner.applications(), District.scan(), services, partner.server, time_left)
     for name, value in (
         ("DistrictsDiscovered", len(result.discovered)),
         ("DistrictsConnected", len(result.connected)),
@@ -52,6 +54,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     for tenant_id, reason in result.connection_failed.items():
         logger.warning("district connection check failed", extra={"tenant_id": tenant_id, "reason": reason})
+    for tenant_id, error in result.errors.items():
+        logger.error(
+            "district skipped this poll after an error", extra={"tenant_id": tenant_id, "error": error}
+        )
+    metrics.add_metric(name="PollDistrictErrors", unit=MetricUnit.Count, value=len(result.errors))
     if result.invalid_rows:
         metrics.add_metric(name="PartnerApiInvalidRows", unit=MetricUnit.Count, value=result.invalid_rows)
         logger.warning(

@@ -6,18 +6,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from nightly_sync.services import (
-    oneroster_client,
-    publish_report,
-)  # the worker's client, so both read one way
+from nightly_sync.services import publish_report  # one way to publish a report
 from smartpass import aws_clients
+from smartpass.classlink.oneroster import OneRosterClient, RetryPolicy
 from smartpass.data.districts import District
 from smartpass.onboarding.connect import OnboardingServices
 from smartpass.settings import Settings
+from smartpass.sync.connection import connection_from_secret
 from smartpass.sync.report import Report
 from smartpass.sync.requests import SyncRequest
 
 CHECK_FIELDS = ("sourcedId",)
+CHECK_RETRIES = 1
+CHECK_TIMEOUT = (3.05, 10.0)  # connect, read: a check takes at most about 15 s with its retry
 
 
 def write_secret(secret_id: str, value: Mapping[str, str]) -> None:
@@ -37,9 +38,19 @@ def write_secret(secret_id: str, value: Mapping[str, str]) -> None:
 
 
 def build_services(settings: Settings, time_left: Callable[[], float]) -> OnboardingServices:
-    def verify(district: District) -> None:
-        # The cheapest proof that the credentials work: one org, one field.
-        client = oneroster_client(settings, district, time_left, fresh=True)
+    def verify(district: District, credentials: Mapping[str, str]) -> None:
+        # The cheapest proof that the credentials work: one org, one field; with the
+        # credentials in hand (a secret read back may be stale) and a short retry policy, so one
+        # slow district cannot use up the poll.
+        connection = connection_from_secret(
+            credentials, settings.classlink_oneroster_proxy_url, district.oneroster_application_id
+        )
+        client = OneRosterClient(
+            connection,
+            retry=RetryPolicy(max_retries=CHECK_RETRIES, backoff_seconds=settings.oneroster_backoff_seconds),
+            timeout=CHECK_TIMEOUT,
+            time_left=time_left,
+        )
         client.page("orgs", "orgs", offset=0, limit=1, fields=CHECK_FIELDS)
 
     def send(request: SyncRequest) -> None:

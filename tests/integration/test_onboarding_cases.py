@@ -8,15 +8,26 @@ from datetime import timedelta
 
 import pytest
 
+from classlink_sandbox.faults import Fault
 from classlink_sandbox.server import SandboxServer
 from invite_handler.services import build_services
 from local_stack.stack import LocalStack
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.sync_runs import SyncRun
+from smartpass.onboarding.connect import OnboardingServices
 from smartpass.onboarding.register import RegistrationError, register_district
 from smartpass.settings import get_settings
-from tests.integration.onboarding_helpers import another_district, district_secrets, history, inbox, poll
+from smartpass.sync.requests import SyncRequest
+from tests.integration.onboarding_helpers import (
+    another_district,
+    changed,
+    district_secrets,
+    domain_poll,
+    history,
+    inbox,
+    poll,
+)
 from tests.integration.sync_helpers import TENANT, sync
 
 
@@ -133,3 +144,79 @@ def test_an_operator_registers_a_district_by_hand(stack: LocalStack, stack_sandb
     poll(stack)
     with pytest.raises(RegistrationError, match="already connected through the ClassLink Partner API"):
         register_district(TENANT, "X", "k", "s", "https://roster.example.org", "ops", services)
+
+
+def test_one_districts_trouble_does_not_stop_the_poll_for_the_others(
+    stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    real = build_services(get_settings(), lambda: 60.0)
+
+    def send(request: SyncRequest) -> None:
+        if request.tenant_id == "2002":
+            raise RuntimeError("SQS throttled this one")
+        real.send(request)
+
+    services = OnboardingServices(real.secret_prefix, real.write_secret, real.verify, send)
+    with another_district(stack_sandbox, 2002):
+        result = domain_poll(stack, services)
+    assert result.errors == {"2002": "RuntimeError: SQS throttled this one"}
+    assert TENANT in result.connected and len(result.queued_runs) == 1
+    stack.drain(timeout_seconds=120)
+    assert District.get(TENANT).state == DistrictState.ACTIVE.value
+
+
+def test_an_onboarding_sync_replaced_by_a_newer_one_is_skipped_and_reported_once(
+    stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    operators = inbox(stack)
+    with another_district(stack_sandbox, 2002):  # so the disabled district is not the only one
+        poll(stack, drain=False)  # the initial sync waits in the queue...
+        with changed(stack_sandbox, int(TENANT), {"op": "disable_sharing"}, {"op": "enable_sharing"}):
+            poll(stack, drain=False)  # ...the district pauses...
+        assert poll(stack, drain=False)["resumed"] == [TENANT]  # ...and comes back: a new initial
+        stack.drain(timeout_seconds=300)
+    runs = sorted(SyncRun.query(TENANT), key=lambda r: r.run_id)
+    assert [(r.kind, r.state) for r in runs] == [("initial", "skipped"), ("initial", "succeeded")]
+    assert runs[0].error is None and District.get(TENANT).state == DistrictState.ACTIVE.value
+    operators.poll()
+    reports = [x for x in operators.lines if x["event"] == "report_sent" and x["tenant_id"] == TENANT]
+    assert len(reports) == 1
+
+
+def test_a_failure_that_repeats_the_last_one_is_reported_once(
+    stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    poll(stack)
+    operators = inbox(stack)
+    stack_sandbox.app.faults.add(Fault(kind="http_500", tenant_id=int(TENANT), collection="users"))
+    sync(stack, kind="manual", trigger="first-failure")
+    sync(stack, kind="manual", trigger="same-failure-again")
+    runs = {r.trigger: r for r in SyncRun.query(TENANT)}
+    assert runs["first-failure"].state == runs["same-failure-again"].state == "failed"
+    operators.poll()
+    failed = [x for x in operators.lines if x["event"] == "report_sent" and "failed" in x["subject"]]
+    assert len(failed) == 1, [(x["subject"], x["message"][-120:]) for x in failed]
+    assert runs["first-failure"].run_id in failed[0]["message"]
+
+
+def test_an_operator_takes_over_a_district_classlink_gives_no_usable_key_for(
+    stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    stack_sandbox.app.faults.add(Fault(kind="http_503", tenant_id=int(TENANT), collection="orgs"))
+    poll(stack)
+    stack_sandbox.app.faults.clear()
+    assert District.get(TENANT).state == DistrictState.ERROR.value
+    tenant = stack_sandbox.world.tenants[int(TENANT)]
+    summary = next(t for t in stack_sandbox.describe()["tenants"] if t["tenant_id"] == int(TENANT))
+    services = build_services(get_settings(), lambda: 60.0)
+    outcome = register_district(
+        TENANT, tenant.name, tenant.oauth1_key, tenant.oauth1_secret, summary["endpoint_url"], "ops", services
+    )
+    assert outcome.connected
+    stack.drain(timeout_seconds=120)
+    district = District.get(TENANT)
+    assert (district.registration, district.connection_mode, district.state) == (
+        "operator",
+        "oauth1",
+        "active",
+    )

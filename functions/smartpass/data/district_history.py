@@ -30,7 +30,7 @@ class DistrictEvent(BoundModel):
     # ISO time first, so the range key sorts by time; a random tail keeps two events of the
     # same millisecond apart.
     event_id = UnicodeAttribute(range_key=True)
-    # A short code for what happened: discovered, connected, connection_failed, sync_queued,
+    # A short code for what happened: discovered, connected (and its sync queued), connection_failed,
     # state_changed, renamed, credentials_rotated, registered, paused, resumed, report_sent.
     kind = UnicodeAttribute()
     from_state = UnicodeAttribute(null=True)

@@ -90,6 +90,7 @@ class District(BoundModel):
     # The sync onboarding queued (initial, or a catch-up after a pause), as its JSON request,
     # so a poll after a crash can send the very same request again (the run id dedupes it).
     onboarding_request = UnicodeAttribute(null=True)
+    onboarding_sent_at = UTCDateTimeAttribute(null=True)  # when it was last sent to the queue
     first_synced_at = UTCDateTimeAttribute(null=True)
     # Where the district's reports go (set by an operator); no report e-mail without it.
     contact_email = UnicodeAttribute(null=True)

@@ -122,5 +122,6 @@ class SyncRun(BoundModel):
     created_at = UTCDateTimeAttribute(default=utcnow)
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)
+    reported_at = UTCDateTimeAttribute(null=True)  # when its report went out (once per run)
     decided_by = UnicodeAttribute(null=True)  # the operator who approved or rejected a hold
     version = VersionAttribute()

@@ -3,10 +3,14 @@ queue its first sync. Safe to repeat and to run twice at once.
 
 - One secret per district (`<prefix><tenant_id>`), written with create-or-put: a second poll
   or a retry after a crash overwrites the same secret, never makes another.
+- The check uses the credentials in hand, not the secret read back (Secrets Manager is
+  eventually consistent), with its own short retry policy so one slow district cannot eat the
+  poll's time.
 - The sync is queued by a compare-and-set of `District.onboarding_request` on the value this
   poll read: of two overlapping polls only one queues. Its run id derives from the request, so
   a poll that finds the request stored but never run sends the very same request again, and the
-  worker dedupes it.
+  worker dedupes it. A request whose run ended without connecting the district (or never ran)
+  sends the district to `error`, where the retry rules apply.
 - A failed check leaves the district in `error` with the reason in plain words; later polls
   try again with a growing pause (1, 2, 4... up to 60 minutes).
 """
@@ -16,22 +20,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from smartpass.classlink.http import ClassLinkError
-from smartpass.classlink.oneroster import AccessRevoked
+from smartpass.classlink.oneroster import AccessRevoked, OutOfTime
 from smartpass.data.base import utcnow
 from smartpass.data.district_history import change_state, record_event
 from smartpass.data.districts import District, DistrictState
-from smartpass.data.sync_runs import SyncKind, SyncRun
+from smartpass.data.sync_runs import SyncKind, SyncRun, SyncState
 from smartpass.onboarding.credentials import SecretValue, SecretWriter, fingerprint
 from smartpass.sync.connection import ConnectionUnavailable, district_secret_id
 from smartpass.sync.report import Report
 from smartpass.sync.requests import SyncRequest
 
 # A stored request whose run has not appeared after this long is sent again (the worker
-# dedupes it by run id if the first one was only slow to arrive).
-RESEND_AFTER = timedelta(minutes=5)
-MAX_RETRY_PAUSE = timedelta(minutes=60)
+# dedupes it by run id if the first one was only slow to arrive), at most this often.
+RESEND_AFTER = timedelta(minutes=15)
+# A run that has not finished this long after it was queued (its messages went to the DLQ, or
+# it waits for a lease that will not come) no longer counts as the district's onboarding.
+ONBOARDING_GIVES_UP_AFTER = timedelta(hours=2)
+MAX_RETRY_PAUSE_MINUTES = 60
 
 
 @dataclass
@@ -40,8 +48,8 @@ class OnboardingServices:
 
     secret_prefix: str
     write_secret: SecretWriter
-    # One cheap OneRoster call with the district's stored credentials; raises on failure.
-    verify: Callable[[District], None]
+    # One cheap OneRoster call with these credentials; raises on failure.
+    verify: Callable[[District, SecretValue], None]
     send: Callable[[SyncRequest], None]
     notify: Callable[[Report], None] = lambda report: None  # to operators (the operator topic)
 
@@ -57,39 +65,56 @@ class ConnectOutcome:
 def retry_due(district: District, now: datetime) -> bool:
     """Whether a district in `error` may be tried again: after 1, 2, 4... minutes, at most 60."""
     attempts = int(district.connect_attempts or 0)
-    pause = min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_RETRY_PAUSE)
-    return district.updated_at is None or now - district.updated_at >= pause
+    pause_minutes = min(2 ** min(max(attempts - 1, 0), 6), MAX_RETRY_PAUSE_MINUTES)
+    return district.updated_at is None or now - district.updated_at >= timedelta(minutes=pause_minutes)
 
 
 def plain_reason(exc: Exception) -> str:
+    """What a district admin can read: no URL, application id or secret name."""
     if isinstance(exc, AccessRevoked):
         return (
             "ClassLink refused SmartPass's credentials for this district; check that the SmartPass "
             "app is still added and enabled in ClassLink Roster Server"
         )
     if isinstance(exc, ConnectionUnavailable):
-        return f"SmartPass could not read this district's stored connection ({exc})"
+        return "SmartPass's stored connection for this district is incomplete; SmartPass will store it again"
     if isinstance(exc, ClassLinkError):
-        return f"ClassLink did not answer SmartPass's test request ({exc}); SmartPass will try again"
+        status = f" (HTTP {exc.status})" if exc.status else ""
+        return f"ClassLink did not answer SmartPass's test request{status}; SmartPass will try again"
     return f"the connection check stopped on an unexpected {type(exc).__name__}; SmartPass will try again"
 
 
+def _guard(previous: str | None) -> Any:
+    """The condition that this poll's view of the district still holds."""
+    same_request = (
+        (District.onboarding_request == previous)
+        if previous is not None
+        else District.onboarding_request.does_not_exist()
+    )
+    return same_request & (District.state != DistrictState.PAUSED.value)
+
+
 def connection_failed(
-    district: District, reason: str, services: OnboardingServices, actor: str
+    district: District,
+    reason: str,
+    services: OnboardingServices,
+    actor: str,
+    previous: str | None = None,
 ) -> ConnectOutcome:
-    """The district goes to `error` with the reason; operators hear of it on the first failure
-    in a row (later polls retry quietly, with a growing pause)."""
+    """The district goes to `error` with the reason, unless another poll moved it on meanwhile;
+    operators hear of it on the first failure in a row (later polls retry quietly, with a
+    growing pause)."""
     first = not district.connect_attempts
-    change_state(
+    changed = change_state(
         district,
         DistrictState.ERROR.value,
         reason,
         actor,
         kind="connection_failed",
         extra=[District.connection_ok.set(False), District.connect_attempts.add(1)],
-        condition=District.state != DistrictState.PAUSED.value,
+        condition=_guard(previous),
     )
-    if first:
+    if changed and first:
         services.notify(
             Report(
                 subject=f"SmartPass cannot connect to ClassLink: {district.name}"[:100],
@@ -113,28 +138,16 @@ def connect_district(
     # As this poll read it, before any write of ours refreshes the item: the compare-and-set
     # below must fail if another poll queued a sync since.
     previous = district.onboarding_request
+    try:
+        services.verify(district, credentials)
+    except OutOfTime:
+        raise  # not the district's fault: the next poll tries it, nothing is recorded
+    except Exception as exc:  # every other failure is reported in words and retried later
+        return connection_failed(district, plain_reason(exc), services, actor, previous)
+
     secret_id = district_secret_id(services.secret_prefix, district.tenant_id)
     services.write_secret(secret_id, credentials)
-    district.update(
-        actions=[
-            District.credentials_secret_id.set(secret_id),
-            District.connection_mode.set(credentials["mode"]),
-            District.credentials_fingerprint.set(fingerprint(credentials)),
-        ],
-        add_version_condition=False,
-    )
-    try:
-        services.verify(district)
-    except Exception as exc:  # every failure is reported in words and retried on a later poll
-        return connection_failed(district, plain_reason(exc), services, actor)
-
     now = utcnow()
-    record_event(
-        district.tenant_id,
-        "connected",
-        actor,
-        f"ClassLink answered a test request with the district's {credentials['mode']} credentials",
-    )
     kind = SyncKind.INITIAL if district.first_synced_at is None else SyncKind.MANUAL
     request = SyncRequest(
         tenant_id=district.tenant_id,
@@ -142,15 +155,22 @@ def connect_district(
         trigger="onboarding" if kind is SyncKind.INITIAL else "sharing-resumed",
         requested_at=now,
     )
-    reason = f"connected; {'initial' if kind is SyncKind.INITIAL else 'catch-up'} sync queued"
+    reason = (
+        f"ClassLink answered a test request with the district's {credentials['mode']} credentials; "
+        f"{'initial' if kind is SyncKind.INITIAL else 'catch-up'} sync queued"
+    )
     queued = change_state(
         district,
         DistrictState.CONNECTING.value,
         reason,
         actor,
-        kind="sync_queued",
+        kind="connected",
         extra=[
+            District.credentials_secret_id.set(secret_id),
+            District.connection_mode.set(credentials["mode"]),
+            District.credentials_fingerprint.set(fingerprint(credentials)),
             District.onboarding_request.set(request.model_dump_json()),
+            District.onboarding_sent_at.set(now),
             District.connection_ok.set(True),
             District.connected_at.set(now),
             District.sharing_enabled.set(True),
@@ -159,12 +179,7 @@ def connect_district(
             *([District.connect_attempts.add(1)] if district.state == DistrictState.ERROR.value else []),
         ],
         # The compare-and-set that makes two overlapping polls queue one sync.
-        condition=(
-            (District.onboarding_request == previous)
-            if previous is not None
-            else District.onboarding_request.does_not_exist()
-        )
-        & (District.state != DistrictState.PAUSED.value),
+        condition=_guard(previous),
     )
     if not queued:
         return ConnectOutcome(district.tenant_id, True, "another poll queued this district's sync")
@@ -172,18 +187,38 @@ def connect_district(
     return ConnectOutcome(district.tenant_id, True, reason, request.resolved_run_id())
 
 
-def resend_if_lost(district: District, services: OnboardingServices, now: datetime) -> str | None:
-    """Send the stored onboarding request again if its run never started (a crash between the
-    compare-and-set and the send, or a lost message)."""
+def follow_up(district: District, services: OnboardingServices, now: datetime, actor: str) -> str | None:
+    """For a district still `connecting` with a queued request: send it again if its run never
+    appeared (a crash between the compare-and-set and the send, or a lost message), at most
+    every RESEND_AFTER; give up on it (to `error`, where the retry rules apply) if its run ended
+    without connecting the district or never finished. Returns what it did."""
     if district.state != DistrictState.CONNECTING.value or not district.onboarding_request:
         return None
     request = SyncRequest.model_validate_json(district.onboarding_request)
-    if now - request.requested_at < RESEND_AFTER:
-        return None
-    run_id = request.resolved_run_id()
     try:
-        SyncRun.get(district.tenant_id, run_id, attributes_to_get=["run_id"])
-        return None
+        run = SyncRun.get(
+            district.tenant_id, request.resolved_run_id(), attributes_to_get=["run_id", "state"]
+        )
     except SyncRun.DoesNotExist:
+        run = None
+    too_old = now - request.requested_at > ONBOARDING_GIVES_UP_AFTER
+    # Failed or skipped; a run that succeeded or was held moves the district on by itself.
+    ended = run is not None and run.state in (SyncState.FAILED.value, SyncState.SKIPPED.value)
+    if ended or (too_old and district.sync_lease_run_id is None):
+        why = f"the queued sync {'ended' if ended else 'did not finish'} without connecting the district"
+        change_state(
+            district,
+            DistrictState.ERROR.value,
+            f"{why}; SmartPass will try again",
+            actor,
+            kind="connection_failed",
+            extra=[District.connection_ok.set(False)],
+            condition=District.onboarding_request == district.onboarding_request,
+        )
+        return "gave_up"
+    sent_at = district.onboarding_sent_at or request.requested_at
+    if run is None and now - sent_at >= RESEND_AFTER:
         services.send(request)
-        return run_id
+        district.update(actions=[District.onboarding_sent_at.set(now)], add_version_condition=False)
+        return "resent"
+    return None

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from pynamodb.exceptions import PutError
 
 from smartpass.classlink.http import ClassLinkError
+from smartpass.classlink.oneroster import OutOfTime
 from smartpass.classlink.partner_api import ApplicationRow, DirectServer
 from smartpass.data.base import utcnow
 from smartpass.data.district_history import change_state, record_event
@@ -30,12 +31,15 @@ from smartpass.onboarding.connect import (
     OnboardingServices,
     connect_district,
     connection_failed,
-    resend_if_lost,
+    follow_up,
     retry_due,
 )
 from smartpass.onboarding.credentials import SecretValue, fingerprint, oauth1_credentials, proxy_credentials
 
 ACTOR = "classlink-poll"
+OPERATOR_ACTOR = "classlink-poll (operator's district)"
+# A connection check needs this much of the invocation left (a check is bounded to about 15 s).
+MIN_SECONDS_TO_CONNECT = 20.0
 
 
 @dataclass
@@ -49,6 +53,10 @@ class DiscoveryResult:
     renamed: list[str] = field(default_factory=list)
     credentials_rotated: list[str] = field(default_factory=list)
     resent: list[str] = field(default_factory=list)
+    # Not reached this poll for lack of time (the next poll does them).
+    left_for_next_poll: list[str] = field(default_factory=list)
+    # Districts whose handling raised; the others went on (type and message, no payload).
+    errors: dict[str, str] = field(default_factory=dict)
     invalid_rows: int = 0
     empty_list_ignored: bool = False
 
@@ -112,7 +120,8 @@ class _Connector:
         if not direct.complete:
             raise ClassLinkError(
                 "ClassLink listed neither a proxy bearer nor a complete direct OAuth1 key for this "
-                "district; ask the district for its API credentials and register it by hand"
+                "district; ask the district for its API credentials (Roster Server, App Overview, API) "
+                "and register it by hand"
             )
         return oauth1_credentials(direct)
 
@@ -121,7 +130,7 @@ class _Connector:
             credentials = self.credentials(row)
         except ClassLinkError as exc:
             self.result.connection_failed[district.tenant_id] = str(exc)
-            connection_failed(district, str(exc), self.services, ACTOR)
+            connection_failed(district, str(exc), self.services, ACTOR, district.onboarding_request)
             return
         outcome = connect_district(district, credentials, self.services, ACTOR)
         if not outcome.connected:
@@ -158,58 +167,43 @@ def reconcile_districts(
     known: Iterable[District],
     services: OnboardingServices,
     server: Callable[[str], DirectServer],
+    time_left: Callable[[], float] = lambda: float("inf"),
 ) -> DiscoveryResult:
     result = DiscoveryResult()
     listed: dict[str, ApplicationRow] = {}
     for row in rows:
         if isinstance(row, ValidationError):
             result.invalid_rows += 1
-        else:
-            listed[row.tenant_id] = row
-    # An operator's district is theirs to change (and may be absent from the list).
-    districts = {d.tenant_id: d for d in known if d.registration != "operator"}
+        elif row.tenant_id not in listed or (row.is_live and not listed[row.tenant_id].is_live):
+            listed[row.tenant_id] = row  # of two rows for one tenant, the live one counts
+    everyone = list(known)
+    # An operator's district is theirs to change (and may be absent from the list); the poll
+    # only follows up on its queued sync.
+    districts = {d.tenant_id: d for d in everyone if d.registration != "operator"}
     connector = _Connector(services, server, result)
     now = utcnow()
 
     for tenant_id, row in listed.items():
-        district = districts.get(tenant_id)
         if not row.is_live:
             continue
-        if district is None:
-            created = _discover(row)
-            if created is None:
-                continue
-            result.discovered.append(tenant_id)
-            connector.connect(created, row)
+        if time_left() < MIN_SECONDS_TO_CONNECT:
+            result.left_for_next_poll.append(tenant_id)
             continue
-        if row.tenant_name and row.tenant_name != district.name:
-            old = district.name
-            district.update(actions=[District.name.set(row.tenant_name)], add_version_condition=False)
-            record_event(
-                tenant_id, "renamed", ACTOR, f"renamed in ClassLink from {old!r} to {row.tenant_name!r}"
-            )
-            result.renamed.append(tenant_id)
-        if district.state == DistrictState.PAUSED.value and change_state(
-            district,
-            DistrictState.CONNECTING.value,
-            "sharing re-enabled in ClassLink; connecting again",
-            ACTOR,
-            kind="resumed",
-            # A fresh connection and sync: the request of the last onboarding is done with.
-            extra=[
-                District.oneroster_application_id.set(row.oneroster_application_id),
-                District.onboarding_request.remove(),
-            ],
-            condition=District.state == DistrictState.PAUSED.value,
-        ):
-            result.resumed.append(tenant_id)
-            district.refresh(consistent_read=True)
-        if _needs_connection(district, now):
-            connector.connect(district, row)
-            continue
-        connector.rotate_if_changed(district, row)
-        if resend_if_lost(district, services, now):
-            result.resent.append(tenant_id)
+        # One district's trouble (a throttled write, a refused secret) never stops the others.
+        try:
+            _one_listed(tenant_id, row, districts.get(tenant_id), connector, services, now)
+        except OutOfTime:
+            result.left_for_next_poll.append(tenant_id)
+        except Exception as exc:
+            result.errors[tenant_id] = f"{type(exc).__name__}: {str(exc)[:200]}"
+    for district in everyone:
+        if district.registration == "operator":
+            try:
+                _note_follow_up(
+                    result, district.tenant_id, follow_up(district, services, now, OPERATOR_ACTOR)
+                )
+            except Exception as exc:
+                result.errors[district.tenant_id] = f"{type(exc).__name__}: {str(exc)[:200]}"
 
     if result.invalid_rows:
         return result
@@ -220,10 +214,62 @@ def reconcile_districts(
         if district.state == DistrictState.PAUSED.value:
             continue
         row_or_none = listed.get(tenant_id)
-        if row_or_none is None:
-            _pause(district, "no longer listed by the ClassLink Partner API (app removed or unshared)")
-            result.paused.append(tenant_id)
-        elif not row_or_none.is_live:
-            _pause(district, "the district disabled the app in ClassLink Roster Server")
-            result.paused.append(tenant_id)
+        try:
+            if row_or_none is None:
+                _pause(district, "no longer listed by the ClassLink Partner API (app removed or unshared)")
+                result.paused.append(tenant_id)
+            elif not row_or_none.is_live:
+                _pause(district, "the district disabled the app in ClassLink Roster Server")
+                result.paused.append(tenant_id)
+        except Exception as exc:
+            result.errors[tenant_id] = f"{type(exc).__name__}: {str(exc)[:200]}"
     return result
+
+
+def _note_follow_up(result: DiscoveryResult, tenant_id: str, what: str | None) -> None:
+    if what == "resent":
+        result.resent.append(tenant_id)
+    elif what == "gave_up":
+        result.connection_failed[tenant_id] = "the queued sync did not connect the district"
+
+
+def _one_listed(
+    tenant_id: str,
+    row: ApplicationRow,
+    district: District | None,
+    connector: _Connector,
+    services: OnboardingServices,
+    now: datetime,
+) -> None:
+    result = connector.result
+    if district is None:
+        created = _discover(row)
+        if created is not None:
+            result.discovered.append(tenant_id)
+            connector.connect(created, row)
+        return
+    if row.tenant_name and row.tenant_name != district.name:
+        old = district.name
+        district.update(actions=[District.name.set(row.tenant_name)], add_version_condition=False)
+        record_event(tenant_id, "renamed", ACTOR, f"renamed in ClassLink from {old!r} to {row.tenant_name!r}")
+        result.renamed.append(tenant_id)
+    if district.state == DistrictState.PAUSED.value and change_state(
+        district,
+        DistrictState.CONNECTING.value,
+        "sharing re-enabled in ClassLink; connecting again",
+        ACTOR,
+        kind="resumed",
+        # A fresh connection and sync: the request of the last onboarding is done with.
+        extra=[
+            District.oneroster_application_id.set(row.oneroster_application_id),
+            District.onboarding_request.remove(),
+        ],
+        condition=District.state == DistrictState.PAUSED.value,
+    ):
+        result.resumed.append(tenant_id)
+        district.refresh(consistent_read=True)
+    if _needs_connection(district, now):
+        connector.connect(district, row)
+        return
+    connector.rotate_if_changed(district, row)
+    _note_follow_up(result, tenant_id, follow_up(district, services, now, ACTOR))

@@ -4,6 +4,7 @@ check and first sync as a district found by the poll; the poll leaves such a dis
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from smartpass.onboarding.connect import ConnectOutcome, OnboardingServices, con
 from smartpass.onboarding.credentials import oauth1_credentials
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+TENANT_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")  # what a sync request accepts
 
 
 class RegistrationError(ValueError):
@@ -43,8 +45,8 @@ def register_district(
     services: OnboardingServices,
     contact_email: str | None = None,
 ) -> ConnectOutcome:
-    if not tenant_id.strip() or not tenant_id.replace("-", "").replace("_", "").isalnum():
-        raise RegistrationError("the tenant id must be ClassLink's tenant id (letters, digits, - or _)")
+    if not TENANT_ID.fullmatch(tenant_id):
+        raise RegistrationError("the tenant id must be ClassLink's tenant id (1-32 of A-Z, a-z, 0-9, - or _)")
     if not client_id or not client_secret:
         raise RegistrationError("both the OAuth1 key and secret are needed")
     server = DirectServer(
@@ -74,12 +76,19 @@ def register_district(
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
         district = District.get(tenant_id, consistent_read=True)
-        if district.registration != "operator":
+        # A Partner API district ClassLink gives no usable key for (the documented /server
+        # sample has an empty secret) is the operator's to take over.
+        stuck = district.state == DistrictState.ERROR.value and district.connection_ok is False
+        if district.registration != "operator" and not stuck:
             raise RegistrationError(
                 f"tenant {tenant_id} is already connected through the ClassLink Partner API; "
                 "it needs no key by hand"
             ) from None
-        actions: list[Any] = [District.name.set(name), District.onboarding_request.remove()]
+        actions: list[Any] = [
+            District.name.set(name),
+            District.registration.set("operator"),
+            District.onboarding_request.remove(),
+        ]
         if contact_email:
             actions.append(District.contact_email.set(contact_email))
         district.update(actions=actions, add_version_condition=False)

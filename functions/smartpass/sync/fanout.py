@@ -38,6 +38,13 @@ def plan_nightly(
         stuck = district.state == DistrictState.SYNCING.value and _lease_lapsed(district, scheduled_time)
         if district.state not in SYNCABLE_STATES and not stuck:
             skipped[district.tenant_id] = f"state is {district.state}"
+        elif (
+            district.state == DistrictState.ERROR.value
+            and district.first_synced_at is None
+            and (district.credentials_fingerprint is not None)
+        ):
+            # Onboarding's to retry: a nightly would be its first sync, with no report.
+            skipped[district.tenant_id] = "not synced yet; onboarding retries it"
         elif today.isoformat() in (district.sync_settings.blackout_dates or []):
             skipped[district.tenant_id] = "blackout date"
         else:

@@ -14,11 +14,11 @@ from typing import Any
 
 from smartpass.data.roster import RosterOrg, RosterUser
 
+# Counted by the SmartPass role the district's role mapping gave (so a principal or a counselor
+# counts as staff, whatever OneRoster calls them).
 STUDENT_ROLES = frozenset({"student"})
 TEACHER_ROLES = frozenset({"teacher"})
-STAFF_ROLES = frozenset(
-    {"administrator", "aide", "proctor", "staff", "districtadministrator", "siteadministrator"}
-)
+STAFF_ROLES = frozenset({"staff", "admin"})
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,17 @@ def roster_health(tenant_id: str) -> RosterHealth:
     no_email = 0
     students_without_school = 0
     for user in RosterUser.query(
-        tenant_id, attributes_to_get=["sourced_id", "role", "email", "org_sourced_ids", "active"]
+        tenant_id, attributes_to_get=["sourced_id", "app_role", "email", "org_sourced_ids", "active"]
     ):
         if not user.active:
             continue
-        roles[user.role] += 1
+        roles[user.app_role] += 1
         email = (user.email or "").strip().lower()
         if email:
             emails[email] += 1
         else:
             no_email += 1
-        if user.role in STUDENT_ROLES and not set(user.org_sourced_ids or []) & schools:
+        if user.app_role in STUDENT_ROLES and not set(user.org_sourced_ids or []) & schools:
             students_without_school += 1
 
     students = sum(roles[r] for r in STUDENT_ROLES)

@@ -35,6 +35,7 @@ LEASE_MARGIN = timedelta(minutes=15)  # beyond the invocation's own time
 # a run that ends for any reason releases it at once.
 CONTINUATION_LEASE = timedelta(hours=6)
 DEFER_SECONDS = 300
+ONBOARDING_TRIGGERS = frozenset({"onboarding", "sharing-resumed"})
 MAX_DEFERRALS = 12  # an hour of waiting for another run of the same district
 # Runs of these kinds may start while the district is in these states. A paused district is
 # never synced; a held one only by an operator's manual run (which re-decides the hold).
@@ -169,6 +170,8 @@ def handle_request(
         return _finish_what_a_crash_left(request, run, district, services, outcome)
     if request.piece == 0 and district.state not in STARTABLE[request.kind.value]:
         return _finish(run, district, outcome, SyncState.SKIPPED.value, f"district is {district.state}")
+    if request.piece == 0 and _superseded(request, district):
+        return _finish(run, district, outcome, SyncState.SKIPPED.value, "a newer onboarding sync replaced it")
     if not acquire_lease(district, run.run_id, time_left()):
         return _defer(request, run, district, services, outcome)
 
@@ -185,6 +188,8 @@ def handle_request(
     try:
         client = services.connect(district)
     except ConnectionUnavailable as exc:
+        # No usable secret: the next poll stores the district's connection again.
+        district.update(actions=[District.connection_ok.set(False)], add_version_condition=False)
         return _finish(run, district, outcome, SyncState.FAILED.value, str(exc), services)
     try:
         result, checkpoint = run_piece(run, district, client, request.piece, time_left)
@@ -211,6 +216,16 @@ def handle_request(
         return outcome
     run.update(actions=[*actions, SyncRun.checkpoint.remove(), SyncRun.held_deactivations.set(result.held)])
     return _finish(run, district, outcome, result.state, result.message, services)
+
+
+def _superseded(request: SyncRequest, district: District) -> bool:
+    """An onboarding request (initial, or the catch-up after a resume) that is no longer the
+    district's current one: the district was paused and resumed, or registered again, while it
+    waited in the queue. Running it too would sync and report twice."""
+    if request.trigger not in ONBOARDING_TRIGGERS or not district.onboarding_request:
+        return False
+    current = SyncRequest.model_validate_json(district.onboarding_request)
+    return current.resolved_run_id() != request.resolved_run_id()
 
 
 def _continuation(request: SyncRequest, run_id: str, piece: int) -> SyncRequest:
@@ -242,6 +257,7 @@ def _finish(
     message: str,
     services: SyncServices | None = None,
 ) -> RequestOutcome:
+    previous_run = district.last_run  # before this run's summary replaces it
     now = utcnow()
     run.update(
         actions=[
@@ -282,15 +298,27 @@ def _finish(
             *extra,
         )
     if services is not None:
-        _report(run, district, state, message, services)
+        _report(run, district, state, message, services, previous_run)
     # Last: while the lease still names this run, a redelivery knows the bookkeeping is unfinished.
     release_lease(district, run.run_id)
     return outcome
 
 
-def _report(run: SyncRun, district: District, state: str, message: str, services: SyncServices) -> None:
+def _report(
+    run: SyncRun,
+    district: District,
+    state: str,
+    message: str,
+    services: SyncServices,
+    last: RunSummary | None,
+) -> None:
     """Roster health for initial and manual runs; a report of every initial run and of every
-    held or failed one, to operators and (where known) the district's contact."""
+    held or failed one, to operators and (where known) the district's contact. Once per run
+    (a redelivery that finishes a crashed invocation's bookkeeping does not send it again), and
+    a failure that repeats the district's last one is not reported again. A report that cannot
+    be sent is noted on the run; it never stops the bookkeeping."""
+    if run.reported_at is not None:
+        return
     health = None
     if state in (SyncState.SUCCEEDED.value, SyncState.HELD.value) and run.kind != "nightly":
         health = roster_health(district.tenant_id)
@@ -302,15 +330,34 @@ def _report(run: SyncRun, district: District, state: str, message: str, services
         )
     if run.kind != "initial" and state not in (SyncState.HELD.value, SyncState.FAILED.value):
         return
+    if (
+        state == SyncState.FAILED.value
+        and last is not None
+        and last.state == state
+        and last.run_id != run.run_id
+    ):
+        return  # the same trouble as last time: operators and the district have been told
     report = build_report(district, run, state, message, health)
-    services.notify(report)
-    told = "operators"
-    if district.contact_email and services.email is not None:
-        services.email(district.contact_email, report)
-        told += " and the district contact"
-    record_event(
-        district.tenant_id, "report_sent", f"sync-run:{run.run_id}", f"{report.subject} (sent to {told})"
-    )
+    told: list[str] = []
+    try:
+        services.notify(report)
+        told.append("operators")
+        # Revoked credentials are usually a rotation the next poll picks up: operators only.
+        revoked = "refused our credentials" in message
+        if district.contact_email and services.email is not None and not revoked:
+            services.email(district.contact_email, report)
+            told.append("the district contact")
+    except Exception as exc:  # a bounced address or a throttled topic must not undo the run
+        note = f"report not sent to everyone ({type(exc).__name__}); told: {', '.join(told) or 'nobody'}"
+        run.update(actions=[SyncRun.findings.set(cast("Any", [*(run.findings or []), note]))])
+    run.update(actions=[SyncRun.reported_at.set(utcnow())])
+    if told:
+        record_event(
+            district.tenant_id,
+            "report_sent",
+            f"sync-run:{run.run_id}",
+            f"{report.subject} (sent to {' and '.join(told)})",
+        )
 
 
 def _defer(
