@@ -72,6 +72,9 @@ class Settings(BaseModel):
     classlink_launchpad_url: str = Field(alias="CLASSLINK_LAUNCHPAD_URL")
     classlink_nodeapi_url: str = Field(alias="CLASSLINK_NODEAPI_URL")
     smartpass_app_url: str = Field(alias="SMARTPASS_APP_URL")
+    # The redirect URI registered with ClassLink; empty until the second deploy (SSO then
+    # refuses with a page that says it is not configured).
+    sso_redirect_uri: str = Field(alias="SSO_REDIRECT_URI", default="")
     # Retries of a 429/5xx from ClassLink: exponential from this base, jittered, capped at 32 s.
     oneroster_backoff_seconds: float = Field(alias="ONEROSTER_BACKOFF_SECONDS", ge=0, le=30)
     oneroster_max_retries: int = Field(alias="ONEROSTER_MAX_RETRIES", ge=0, le=10)
@@ -100,6 +103,11 @@ class Settings(BaseModel):
     @classmethod
     def _base_url(cls, value: str) -> str:
         return _check_base_url(value)
+
+    @field_validator("sso_redirect_uri")
+    @classmethod
+    def _redirect_uri(cls, value: str) -> str:
+        return _check_base_url(value) if value else value
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

@@ -370,6 +370,24 @@ class SandboxApp:
         state = params.get("state")
         if params.get("response_type") != "code":
             return _redirect_with(redirect_uri, {"error": "unsupported_response_type"}, state)
+        session = self.sessions.get(request.cookies.get("clsession", ""))
+        if request.method == "GET" and session is not None:
+            # Signed in to LaunchPad already (or impersonating): ClassLink answers at once, with
+            # no prompt, which is what makes a state-bound login after a tile click seamless.
+            grant = self.oidc.new_grant(
+                client.client_id,
+                redirect_uri,
+                self.world.tenants[session.tenant_id],
+                session.sourced_id,
+                scope=params.get("scope", "profile"),
+                nonce=params.get("nonce"),
+                code_challenge=params.get("code_challenge"),
+                code_challenge_method=params.get("code_challenge_method"),
+                impersonated_by=session.impersonated_by,
+            )
+            return _redirect_with(
+                redirect_uri, {"code": self.oidc.issue_code(grant), "response_type": "code"}, state
+            )
         if request.method == "GET":
             options = "".join(
                 f"<option value='{t.tenant_id}:{escape(u['sourcedId'], quote=True)}'>"

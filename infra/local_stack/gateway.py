@@ -14,6 +14,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from local_stack.app_page import APP_PAGE
 from local_stack.functions import LocalFunction
 from local_stack.lambda_events import http_api_event
 
@@ -57,6 +58,8 @@ class HttpGateway:
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
+        if request.method == "GET" and (request.path == "/app" or request.path.startswith("/app/")):
+            return Response(APP_PAGE, 200, content_type="text/html; charset=utf-8")
         for route in self.routes:
             params = route.match(request.method, request.path)
             if params is None:

@@ -34,6 +34,8 @@ LOCAL_AWS_ENV = {
     "AWS_REGION": REGION,
     # X-Ray has no daemon here; everything else in Powertools runs as in Lambda.
     "POWERTOOLS_TRACE_DISABLED": "true",
+    # oauthlib refuses http; the sandbox is http on loopback (settings allow http only there).
+    "OAUTHLIB_INSECURE_TRANSPORT": "1",
 }
 
 
@@ -77,6 +79,9 @@ class LocalStack:
         os.environ.update(LOCAL_AWS_ENV)
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint
 
+        # The HTTP API's address first: the redirect URI registered with ClassLink is a setting,
+        # as SsoRedirectUri is in AWS, not something read from request headers.
+        self.gateway = HttpGateway([])
         template = load_template()
         resolver = Resolver(template, REGION, self._parameters())
         self.created = Provisioner(template, resolver, self.client, self.prefix).provision()
@@ -114,7 +119,8 @@ class LocalStack:
             "ClassLinkOneRosterProxyUrl": self.classlink.oneroster_proxy_url,
             "ClassLinkLaunchPadUrl": self.classlink.launchpad_url,
             "ClassLinkNodeApiUrl": self.classlink.nodeapi_url,
-            "SmartPassAppUrl": "http://127.0.0.1/app",
+            "SmartPassAppUrl": f"{self.gateway.url}/app" if self.gateway else "http://127.0.0.1/app",
+            "SsoRedirectUri": f"{self.gateway.url}/sso/classlink/callback" if self.gateway else "",
             # District reports go out by SES from this sender (verified at start, as an operator
             # verifies the identity once in AWS).
             "ReportSenderEmail": REPORT_SENDER,
@@ -192,7 +198,8 @@ class LocalStack:
                     routes.append(Route(props["Method"].upper(), props["Path"], function))
                 else:
                     raise RuntimeError(f"event type {kind} of {function.logical_id} is not wired locally")
-        self.gateway = HttpGateway(routes)
+        assert self.gateway is not None
+        self.gateway.routes = routes
 
     def reset_counters(self) -> None:
         """Zero every delivery counter and function statistic, forget tracked SQS receipts and
@@ -251,7 +258,8 @@ class LocalStack:
             "aws_endpoint_url": self.aws_endpoint,
             "region": REGION,
             "sso_launch_url": f"{self.gateway.url}/sso/classlink/launch",
-            "sso_redirect_uri": f"{self.gateway.url}/sso/classlink/callback",
+            "sso_redirect_uri": self.environment["SSO_REDIRECT_URI"],
+            "app_url": self.environment["SMARTPASS_APP_URL"],
             "tables": {k: v for k, v in self.environment.items() if k.endswith("_TABLE")},
             "sync_queue_url": self.environment["SYNC_QUEUE_URL"],
             "schedules": sorted(self.schedules),

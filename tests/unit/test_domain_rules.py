@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from oauthlib.oauth2 import WebApplicationClient
 from pydantic import ValidationError
 
 from smartpass.classlink.partner_api import ApplicationRow
-from smartpass.sso.launch import InvalidReturnPath, pkce_challenge, safe_return_path
+from smartpass.sso.launch import InvalidReturnPath, safe_return_path
 from smartpass.sync.requests import SyncRequest
 
 ROW = {
@@ -54,9 +55,9 @@ def test_malformed_application_rows_are_rejected(change: dict[str, object]) -> N
         ApplicationRow.model_validate({**ROW, **change})
 
 
-def test_pkce_s256_matches_the_rfc_7636_example() -> None:
+def test_pkce_s256_of_oauthlib_matches_the_rfc_7636_example() -> None:
     assert (
-        pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+        WebApplicationClient("c").create_code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "S256")
         == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
     )
 
@@ -67,7 +68,17 @@ def test_safe_return_paths(path: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["//evil.example", "https://evil.example", "/\\evil", "evil", "/" + "a" * 600]
+    "path",
+    [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil",
+        "evil",
+        "/" + "a" * 600,
+        "/\t/evil",
+        "/\n/x",
+        "/ a",
+    ],
 )
 def test_return_paths_that_would_leave_the_site_are_refused(path: str) -> None:
     with pytest.raises(InvalidReturnPath):

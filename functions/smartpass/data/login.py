@@ -8,7 +8,13 @@ Access patterns
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 
 from smartpass.data.base import BoundModel, utcnow
 
@@ -33,6 +39,8 @@ class LoginCode(BoundModel):
     code_hash = UnicodeAttribute(hash_key=True)
     tenant_id = UnicodeAttribute()
     sourced_id = UnicodeAttribute()
+    role = UnicodeAttribute(default="")
+    school_ids = ListAttribute(of=UnicodeAttribute, default=list)
     created_at = UTCDateTimeAttribute(default=utcnow)
     expires_at = TTLAttribute()
     consumed = BooleanAttribute(default=False)

@@ -49,9 +49,109 @@ BAD_RETURN_PATH = Page(
     "The link asked to continue to a page outside SmartPass.",
     "Open SmartPass from ClassLink LaunchPad or from the SmartPass home page.",
 )
-NOT_READY = Page(
-    501,
-    "Sign-in with ClassLink is not switched on yet",
-    "SmartPass received your ClassLink sign-in, but finishing it is not available on this server yet.",
-    "Please sign in another way for now, and tell your district's SmartPass contact.",
-)
+ADMIN = "your district's ClassLink administrator"
+REFUSALS: dict[str, Page] = {
+    "missing_state": MISSING_CODE,
+    "unknown_state": Page(
+        400,
+        "This sign-in has expired or was already used",
+        "SmartPass did not start this sign-in, or it was already finished or is more than 10 minutes old.",
+        "Open SmartPass again from ClassLink LaunchPad.",
+    ),
+    "code_rejected": Page(
+        400,
+        "This sign-in was already used",
+        "ClassLink did not accept this sign-in again: each one works once and for a few minutes.",
+        "Open SmartPass again from ClassLink LaunchPad.",
+    ),
+    "id_token_invalid": Page(
+        400,
+        "This sign-in could not be verified",
+        "The sign-in did not carry a valid ClassLink signature for SmartPass, so nobody was signed in.",
+        "Open SmartPass again from ClassLink LaunchPad. If this keeps happening, tell your district's "
+        "SmartPass contact and quote the reference below.",
+    ),
+    "tenant_mismatch": Page(
+        400,
+        "This sign-in could not be verified",
+        "ClassLink's answers about your district did not agree, so nobody was signed in.",
+        "Open SmartPass again from ClassLink LaunchPad, and quote the reference below if it happens again.",
+    ),
+    "identity_conflict": Page(
+        403,
+        "This account is linked to someone else",
+        "Your SmartPass account was first used from a different ClassLink account.",
+        f"Ask {ADMIN} to check your account in ClassLink, and quote the reference below.",
+    ),
+    "district_not_connected": Page(
+        403,
+        "Your district is not connected to SmartPass yet",
+        "SmartPass has no roster from your district's ClassLink yet.",
+        f"Ask {ADMIN} to add the SmartPass Roster Server app and share students and teachers with it; "
+        "SmartPass connects within minutes.",
+    ),
+    "district_paused": Page(
+        403,
+        "Your district's SmartPass connection is paused",
+        "Your district turned off or removed the SmartPass app in ClassLink Roster Server.",
+        f"Ask {ADMIN} to enable the SmartPass app in ClassLink Roster Server again.",
+    ),
+    "district_not_synced": Page(
+        403,
+        "SmartPass is still setting up your district",
+        "Your district's roster has not finished its first sync.",
+        "Try again in a few minutes.",
+    ),
+    "user_not_shared": Page(
+        403,
+        "Your account is not shared with SmartPass",
+        "Your district's ClassLink does not share your account with SmartPass.",
+        f"Ask {ADMIN} to check the SmartPass app's sharing rules in Roster Server, or to turn on "
+        "Unenrolled Users if you teach no class.",
+    ),
+    "user_deactivated": Page(
+        403,
+        "Your SmartPass account is not active",
+        "Your district's roster no longer lists you as active.",
+        f"If you should have access, ask {ADMIN} to check your account in your SIS.",
+    ),
+    "user_disabled": Page(
+        403,
+        "Your account is disabled",
+        "Your district's roster marks your account as disabled.",
+        f"Ask {ADMIN} to enable your account.",
+    ),
+    "role_not_allowed": Page(
+        403,
+        "SmartPass is not available for your role",
+        "Your district does not give your role access to SmartPass.",
+        f"If you should have access, ask {ADMIN} to check SmartPass's role settings.",
+    ),
+    "classlink_unavailable": Page(
+        503,
+        "ClassLink is not answering",
+        "SmartPass could not reach ClassLink to finish your sign-in.",
+        "Wait a minute and open SmartPass again from ClassLink LaunchPad.",
+    ),
+    "not_configured": Page(
+        503,
+        "Sign-in with ClassLink is not set up on this server",
+        "This SmartPass server has no ClassLink redirect address configured.",
+        "Tell your district's SmartPass contact; operators set SsoRedirectUri.",
+    ),
+    "invalid_login_code": Page(
+        400,
+        "This sign-in link was already used",
+        "A SmartPass sign-in link works once and for a minute.",
+        "Open SmartPass again from ClassLink LaunchPad.",
+    ),
+    "access_denied": ACCESS_DENIED,
+    "missing_code": MISSING_CODE,
+    "bad_return_path": BAD_RETURN_PATH,
+}
+
+
+def refusal_page(reason: str) -> Page:
+    if reason.startswith("id_token_"):
+        return REFUSALS["id_token_invalid"]
+    return REFUSALS.get(reason, REFUSALS["id_token_invalid"])

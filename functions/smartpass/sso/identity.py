@@ -1,0 +1,108 @@
+"""Who is signing in: a ClassLink identity (my/info) resolved to a rostered SmartPass user.
+
+Identity is (TenantId, SourcedId) from my/info (classlink-facts A5: ClassLink confirmed that
+SourcedId equals the OneRoster sourcedId), then the ClassLink UserId stored at an earlier
+sign-in (for a district without OneRoster SourcedId, or a sourcedId that changed). Never by
+e-mail. A refusal carries a reason code, the same one the page, the log line and the metric use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from smartpass.classlink.oidc import MyInfo
+from smartpass.data.base import utcnow
+from smartpass.data.districts import District, DistrictState
+from smartpass.data.roster import RosterUser
+
+# SmartPass roles that may sign in (the district's role mapping gives every user one).
+ALLOWED_APP_ROLES = frozenset({"student", "teacher", "staff", "admin"})
+
+
+@dataclass(frozen=True)
+class Person:
+    tenant_id: str
+    sourced_id: str
+    role: str
+    school_ids: tuple[str, ...]
+    classlink_user_id: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str  # district_not_connected, district_paused, district_not_synced, user_not_shared, ...
+
+
+def _district(tenant_id: str) -> District | Refusal:
+    try:
+        district = District.get(tenant_id)
+    except District.DoesNotExist:
+        return Refusal("district_not_connected")
+    if district.state == DistrictState.PAUSED.value or not district.sharing_enabled:
+        return Refusal("district_paused")
+    if district.first_synced_at is None:
+        return Refusal("district_not_synced")
+    return district
+
+
+def _user(tenant_id: str, info: MyInfo) -> RosterUser | None:
+    if info.sourced_id:
+        try:
+            return RosterUser.get(tenant_id, info.sourced_id)
+        except RosterUser.DoesNotExist:
+            pass
+    matches = list(
+        RosterUser.by_classlink_user_id.query(tenant_id, RosterUser.classlink_user_id == info.user_id)
+    )
+    return matches[0] if len(matches) == 1 else None
+
+
+def resolve_person(info: MyInfo, id_token_claims: dict[str, Any]) -> Person | Refusal:
+    # An id_token that names a tenant (classLink_tenant_id, when ClassLink sends it) must agree
+    # with my/info: otherwise one of them is not about this sign-in.
+    claimed = id_token_claims.get("classLink_tenant_id")
+    if claimed is not None and str(claimed) != info.tenant_id:
+        return Refusal("tenant_mismatch")
+    district = _district(info.tenant_id)
+    if isinstance(district, Refusal):
+        return district
+    user = _user(info.tenant_id, info)
+    if user is None:
+        return Refusal("user_not_shared")
+    if user.classlink_user_id and user.classlink_user_id != info.user_id:
+        # This rostered user signed in before as another ClassLink account.
+        return Refusal("identity_conflict")
+    if not user.active:
+        return Refusal("user_deactivated")
+    if not user.enabled_user:
+        return Refusal("user_disabled")
+    if user.app_role not in ALLOWED_APP_ROLES:
+        return Refusal("role_not_allowed")
+    _record_sign_in(user, info.user_id)
+    return Person(
+        tenant_id=info.tenant_id,
+        sourced_id=user.sourced_id,
+        role=user.app_role,
+        school_ids=tuple(str(s) for s in user.org_sourced_ids or ()),
+        classlink_user_id=info.user_id,
+    )
+
+
+def _record_sign_in(user: RosterUser, classlink_user_id: str) -> None:
+    """Store the ClassLink UserId at the first sign-in (never overwrite another one) and the
+    time of this one."""
+    try:
+        user.update(
+            actions=[
+                RosterUser.classlink_user_id.set(classlink_user_id),
+                RosterUser.last_login_at.set(utcnow()),
+            ],
+            condition=RosterUser.classlink_user_id.does_not_exist()
+            | (RosterUser.classlink_user_id == classlink_user_id),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise

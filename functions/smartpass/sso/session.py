@@ -1,0 +1,97 @@
+"""SmartPass sessions: a short-lived RS256 JWT, handed to the browser only through a single-use
+login code (so no token ever sits in a URL, a history entry or a Referer), exchanged by
+`POST /sso/session`. The signing key comes from Secrets Manager with its `kid`; the public keys
+are published at `/.well-known/jwks.json`."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from jwt.algorithms import RSAAlgorithm
+from pynamodb.exceptions import UpdateError
+
+from smartpass.data.base import utcnow
+from smartpass.data.login import LoginCode
+from smartpass.sso.identity import Person
+
+SESSION_TTL = timedelta(minutes=15)
+LOGIN_CODE_TTL = timedelta(seconds=60)
+
+
+class LoginCodeRejected(ValueError):
+    """Unknown, used or expired login code. One message for all three: no oracle."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_key: RSAPrivateKey = field(repr=False)
+
+    @classmethod
+    def from_secret(cls, secret: dict[str, Any]) -> SigningKey:
+        key = serialization.load_pem_private_key(str(secret["private_key_pem"]).encode(), password=None)
+        if not isinstance(key, RSAPrivateKey):
+            raise ValueError("the session signing key must be RSA")
+        return cls(kid=str(secret["kid"]), private_key=key)
+
+    def public_jwk(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        return {**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def issue_login_code(person: Person) -> str:
+    code = secrets.token_urlsafe(32)
+    LoginCode(
+        code_hash=_hash(code),
+        tenant_id=person.tenant_id,
+        sourced_id=person.sourced_id,
+        role=person.role,
+        school_ids=list(person.school_ids),
+        expires_at=utcnow() + LOGIN_CODE_TTL,
+    ).save()
+    return code
+
+
+def redeem_login_code(code: str, key: SigningKey, issuer: str) -> str:
+    """The session token for a login code, once; a second try with the same code fails."""
+    if not code or len(code) > 128:
+        raise LoginCodeRejected("unknown, used or expired login code")
+    try:
+        login = LoginCode.get(_hash(code), consistent_read=True)
+    except LoginCode.DoesNotExist:
+        raise LoginCodeRejected("unknown, used or expired login code") from None
+    now = utcnow()
+    if login.consumed or login.expires_at <= now:
+        raise LoginCodeRejected("unknown, used or expired login code")
+    try:
+        login.update(
+            actions=[LoginCode.consumed.set(True)],
+            condition=(LoginCode.consumed == False) & (LoginCode.expires_at > now),  # noqa: E712
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise LoginCodeRejected("unknown, used or expired login code") from None
+        raise
+    claims = {
+        "iss": issuer,
+        "sub": f"{login.tenant_id}|{login.sourced_id}",
+        "tenant_id": login.tenant_id,
+        "sourced_id": login.sourced_id,
+        "role": login.role,
+        "school_ids": list(login.school_ids or []),
+        "iat": int(now.timestamp()),
+        "exp": int((now + SESSION_TTL).timestamp()),
+        "jti": secrets.token_urlsafe(12),
+    }
+    return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
