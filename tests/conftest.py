@@ -70,6 +70,8 @@ def _reset(stack: LocalStack, sandbox: SandboxServer) -> None:
     _delete_district_secrets(stack)
     stack.reset_counters()
     sandbox.app.faults.clear()
+    if sandbox.app.oidc is not None:
+        sandbox.app.oidc.claims_mode = "classlink"
     parameters.clear_caches()
 
 

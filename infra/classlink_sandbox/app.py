@@ -13,6 +13,8 @@ Admin routes (header `X-Sandbox-Admin: <admin_token>`, JSON bodies):
   GET  /admin/tenants/{id}            one tenant's summary (404 if unknown)
   POST /admin/tenants/{id}/changes    one change op (changes.py) -> its result
   POST|GET|DELETE /admin/faults, POST /admin/keys/rotate, POST /admin/pkce
+  POST /admin/id-token-claims         {"mode": "standard"} issues id_tokens with the standard OIDC
+                                      claims only (A4), "classlink" (default) adds classLink_*
 """
 
 from __future__ import annotations
@@ -496,6 +498,13 @@ class SandboxApp:
             assert self.oidc is not None
             self.oidc.pkce_mode = str(body.get("mode", "optional"))
             return _json({"mode": self.oidc.pkce_mode})
+        if path == "/id-token-claims" and request.method == "POST":
+            assert self.oidc is not None
+            mode = str(body.get("mode", "classlink"))
+            if mode not in ("classlink", "standard"):
+                return _json({"error": 'mode must be "classlink" or "standard"'}, 400)
+            self.oidc.claims_mode = mode
+            return _json({"mode": mode})
         return _json({"error": "not_found"}, 404)
 
 

@@ -79,6 +79,8 @@ class OidcProvider:
     nodeapi_url: str = ""
     # E3 is open: "optional" checks a verifier only if one is sent; "required" refuses without.
     pkce_mode: str = "optional"
+    # "classlink": the documented and classLink_* claims (A3-A4); "standard": standard ones only.
+    claims_mode: str = "classlink"
     keys: list[SigningKey] = field(default_factory=lambda: [_new_key(1)])
     _codes: dict[str, Grant] = field(default_factory=dict)
     _tokens: dict[str, tuple[Grant, float]] = field(default_factory=dict)
@@ -246,6 +248,10 @@ class OidcProvider:
         }
         if grant.nonce:
             claims["nonce"] = grant.nonce
+        if self.claims_mode == "standard":
+            # A4: which classLink_* claims appear under which scope is undocumented; this mode
+            # issues only the standard OIDC claims, so clients must get identity from my/info.
+            claims = {k: v for k, v in claims.items() if not k.startswith("classLink_")}
         key = self.keys[0]
         return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
 

@@ -99,3 +99,20 @@ def test_a_login_code_works_once(stack: LocalStack, stack_sandbox: SandboxServer
         timeout=10,
     )
     assert again.status_code == 400 and again.json()["error"] == "invalid_login_code"
+
+
+def test_sign_in_works_when_the_id_token_has_only_standard_claims(
+    stack: LocalStack, stack_sandbox: SandboxServer, synced: None
+) -> None:
+    """Which classLink_* claims an id_token carries is undocumented (A4): identity comes from
+    my/info, so a token with the standard claims alone is enough."""
+    answer = requests.post(
+        f"{stack_sandbox.base_url}/admin/id-token-claims",
+        json={"mode": "standard"},
+        headers={"X-Sandbox-Admin": stack_sandbox.world.admin_token},
+        timeout=10,
+    )
+    assert answer.json() == {"mode": "standard"}
+    user = _rostered(stack_sandbox, "teacher")
+    landing = click_tile(launchpad_browser(stack_sandbox, int(TENANT), user["sourcedId"]), stack_sandbox)
+    assert session_claims(stack, login_code(landing))["sourced_id"] == user["sourcedId"]

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from smartpass.classlink.http import ClassLinkError, new_session
 
-TIMEOUT = (3.05, 5.0)  # connect, read: the SSO function has 15 s for a whole sign-in
+TIMEOUT = (2.05, 4.0)  # connect, read: four calls at most fit the SSO function's 29 s
 LEEWAY_SECONDS = 60
 JWKS_REFRESH_MIN_SECONDS = 60.0
 DISCOVERY_MAX_AGE_SECONDS = 3600.0
