@@ -50,18 +50,16 @@ def start_login(oidc: OidcClient, config: SsoConfig, return_path: str) -> str:
 
 
 def _consume_state(value: str) -> LoginState | Refusal:
-    """The stored state, marked used; unknown, used and expired look the same to the caller."""
-    try:
-        state = LoginState.get(value[:128], consistent_read=True)
-    except LoginState.DoesNotExist:
-        return Refusal("unknown_state")
+    """The stored state, marked used, in one conditional write; unknown, used and expired look
+    the same to the caller."""
     now = utcnow()
-    if state.consumed or state.expires_at <= now:
-        return Refusal("unknown_state")
+    state = LoginState(state=value[:128])
     try:
         state.update(
             actions=[LoginState.consumed.set(True)],
-            condition=(LoginState.consumed == False) & (LoginState.expires_at > now),  # noqa: E712
+            condition=LoginState.state.exists()
+            & (LoginState.consumed == False)  # noqa: E712
+            & (LoginState.expires_at > now),
         )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":

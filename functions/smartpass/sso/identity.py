@@ -20,6 +20,16 @@ from smartpass.data.roster import RosterUser
 
 # SmartPass roles that may sign in (the district's role mapping gives every user one).
 ALLOWED_APP_ROLES = frozenset({"student", "teacher", "staff", "admin"})
+DISTRICT_FIELDS = ["tenant_id", "state", "sharing_enabled", "first_synced_at"]
+USER_FIELDS = [
+    "tenant_id",
+    "sourced_id",
+    "active",
+    "enabled_user",
+    "app_role",
+    "org_sourced_ids",
+    "classlink_user_id",
+]
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,8 @@ class Refusal:
 
 def _district(tenant_id: str) -> District | Refusal:
     try:
-        district = District.get(tenant_id)
+        # Only what the decision needs: a district's item carries its settings and last run.
+        district = District.get(tenant_id, attributes_to_get=DISTRICT_FIELDS)
     except District.DoesNotExist:
         return Refusal("district_not_connected")
     if district.state == DistrictState.PAUSED.value or not district.sharing_enabled:
@@ -51,7 +62,7 @@ def _district(tenant_id: str) -> District | Refusal:
 def _user(tenant_id: str, info: MyInfo) -> RosterUser | None:
     if info.sourced_id:
         try:
-            return RosterUser.get(tenant_id, info.sourced_id)
+            return RosterUser.get(tenant_id, info.sourced_id, attributes_to_get=USER_FIELDS)
         except RosterUser.DoesNotExist:
             pass
     matches = list(

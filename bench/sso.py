@@ -1,0 +1,179 @@
+"""SSO benchmark: the callback's own latency and the SSO function's cold-start import time.
+
+    python -m bench.sso [--logins 300] [--imports 15] [--save]
+
+1. Latency: the local stack and the sandbox run in this process; the sandbox district is
+   onboarded by the poll. Each login signs a user in to the sandbox LaunchPad, starts our launch
+   and follows ClassLink's redirect up to our callback URL; then the callback is invoked through
+   the local HTTP API as a browser would. Time spent waiting for ClassLink (the token and my/info
+   calls, and discovery/JWKS when fetched) is measured around the OIDC client's HTTP session and
+   taken out, so what remains is the callback's own work: state, id_token check, identity,
+   DynamoDB, login code. p50 and p99 over all logins.
+2. Cold import: `python -c "import sso_callback.app"` (settings from the local stack's
+   environment) beside a bare `python -c "import boto3"`, alternated, median of each.
+Prints one JSON line; `--save` writes bench/results/sso.json. Goals: p99 < 50 ms; cold import
+at most 1.5x the bare `import boto3`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from local_stack.__main__ import start
+from local_stack.stack import LocalStack
+from smartpass.data.tables import bind_tables
+from smartpass.settings import get_settings
+
+RESULTS = Path(__file__).parent / "results"
+REPO = Path(__file__).resolve().parents[1]
+
+
+class ClassLinkClock:
+    """Sums the time the OIDC client's HTTP session spends on ClassLink, per thread."""
+
+    def __init__(self, session: requests.Session) -> None:
+        self.local = threading.local()
+        original = session.request
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.local.spent = getattr(self.local, "spent", 0.0) + time.perf_counter() - began
+
+        session.request = timed  # type: ignore[method-assign]
+
+    def take(self) -> float:
+        spent = getattr(self.local, "spent", 0.0)
+        self.local.spent = 0.0
+        return spent
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def measure_logins(stack: LocalStack, sandbox: Any, logins: int) -> dict[str, Any]:
+    from sso_callback.services import oidc  # the module the handler uses, in this process
+
+    clock = ClassLinkClock(oidc()._session)
+    function = stack.functions["SsoCallbackFunction"]
+    original_invoke = function.invoke
+    own: list[float] = []
+    total: list[float] = []
+
+    def invoke(event: Any, kind: str) -> Any:
+        if kind != "http" or event.get("rawPath") != "/sso/classlink/callback":
+            return original_invoke(event, kind)
+        clock.take()
+        began = time.perf_counter()
+        outcome = original_invoke(event, kind)
+        elapsed = time.perf_counter() - began
+        total.append(elapsed)
+        own.append(elapsed - clock.take())
+        return outcome
+
+    function.invoke = invoke  # type: ignore[method-assign]
+    users = [
+        u
+        for u in sandbox.world.tenants[2001].users().values()
+        if u["role"] in ("student", "teacher") and u["status"] == "active" and u.get("enabledUser") == "true"
+    ]
+    assert stack.gateway is not None
+    signed_in = 0
+    for n in range(logins):
+        user = users[n % len(users)]
+        browser = requests.Session()
+        browser.post(
+            f"{sandbox.base_url}/launchpad/session",
+            data={"tenant": "2001", "sourced_id": user["sourcedId"]},
+            allow_redirects=False,
+            timeout=10,
+        )
+        landing = browser.get(f"{stack.gateway.url}/sso/classlink/launch", timeout=30)
+        signed_in += "login_code=" in landing.url
+    function.invoke = original_invoke  # type: ignore[method-assign]
+    warm = own[1:]  # the first call also fetches discovery and keys; keep it out of the steady state
+    return {
+        "logins": logins,
+        "signed_in": signed_in,
+        "own_ms": {
+            "p50": round(statistics.median(warm) * 1000, 1),
+            "p99": round(percentile(warm, 0.99) * 1000, 1),
+            "max": round(max(warm) * 1000, 1),
+            "first_call": round(own[0] * 1000, 1),
+        },
+        "with_classlink_ms": {"p50": round(statistics.median(total[1:]) * 1000, 1)},
+    }
+
+
+def measure_imports(environment: dict[str, str], runs: int) -> dict[str, Any]:
+    env = {**os.environ, **environment, "PYTHONPATH": f"{REPO / 'functions'}"}
+
+    def once(statement: str) -> float:
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-c", statement], env=env, check=True)  # noqa: S603
+        return time.perf_counter() - began
+
+    sso, boto = [], []
+    for _ in range(runs):
+        sso.append(once("import sso_callback.app"))
+        boto.append(once("import boto3"))
+    sso_median, boto_median = statistics.median(sso), statistics.median(boto)
+    return {
+        "runs": runs,
+        "sso_function_seconds": round(sso_median, 3),
+        "bare_boto3_seconds": round(boto_median, 3),
+        "ratio": round(sso_median / boto_median, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.sso", description=__doc__)
+    parser.add_argument("--logins", type=int, default=300, help="sign-ins through the callback")
+    parser.add_argument("--imports", type=int, default=15, help="cold imports of each kind")
+    parser.add_argument("--save", action="store_true", help="write bench/results/sso.json")
+    args = parser.parse_args(argv)
+
+    stack, sandbox = start(students=300, teachers=20)
+    try:
+        bind_tables(get_settings())
+        poll = stack.fire("InvitationPollFunction.PollSchedule")
+        assert poll.ok, poll.error
+        stack.drain(timeout_seconds=120)
+        latency = measure_logins(stack, sandbox, args.logins)
+        imports = measure_imports(dict(stack.environment), args.imports)
+    finally:
+        stack.stop()
+        sandbox.stop()
+    result = {
+        "benchmark": "sso",
+        "callback": latency,
+        "cold_import": imports,
+        "goals": {"p99_ms": 50, "import_ratio": 1.5},
+        "goals_met": latency["own_ms"]["p99"] < 50 and imports["ratio"] <= 1.5,
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+    }
+    print(json.dumps(result), file=sys.__stdout__, flush=True)
+    if args.save:
+        (RESULTS / "sso.json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
