@@ -23,7 +23,9 @@ from local_stack.stack import ClassLinkEndpoints, LocalStack
 from local_stack.story import Story
 
 
-def start(students: int = 300, teachers: int = 20, seed: int = 1) -> tuple[LocalStack, SandboxServer]:
+def start(
+    students: int = 300, teachers: int = 20, seed: int = 1, http_port: int = 0
+) -> tuple[LocalStack, SandboxServer]:
     sandbox = SandboxServer().start()
     sandbox.add_district(
         DistrictSpec(
@@ -36,7 +38,7 @@ def start(students: int = 300, teachers: int = 20, seed: int = 1) -> tuple[Local
         )
     )
     endpoints, client = sandbox_endpoints(sandbox)
-    stack = LocalStack(endpoints).start()
+    stack = LocalStack(endpoints, http_port=http_port).start()
     # The redirect URI is known once the local HTTP API has its port, as after `sam deploy`.
     assert stack.gateway is not None
     client.redirect_uris.append(f"{stack.gateway.url}/sso/classlink/callback")
@@ -122,6 +124,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=3600.0,
         help="seconds between nightly sync fan-outs (production: once a night)",
     )
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=0,
+        help="port of the local HTTP API (default: a free one); fixes the redirect URI to register "
+        "with another ClassLink: http://127.0.0.1:PORT/sso/classlink/callback",
+    )
     parser.add_argument("--students", type=int, default=300, help="students in the sandbox district")
     parser.add_argument("--teachers", type=int, default=20, help="teachers in the sandbox district")
     return parser.parse_args(argv)
@@ -139,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
 
     sandbox: SandboxServer | None = None
     if args.classlink_config:
-        stack = LocalStack(load_classlink_config(args.classlink_config)).start()
+        stack = LocalStack(load_classlink_config(args.classlink_config), http_port=args.http_port).start()
         classlink: dict[str, Any] = {"source": args.classlink_config, **_public(stack.classlink)}
     else:
-        stack, sandbox = start(args.students, args.teachers)
+        stack, sandbox = start(args.students, args.teachers, http_port=args.http_port)
         classlink = {
             "source": "sandbox",
             **_public(stack.classlink),

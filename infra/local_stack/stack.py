@@ -56,6 +56,9 @@ class ClassLinkEndpoints:
 class LocalStack:
     classlink: ClassLinkEndpoints
     prefix: str = "smartpass-local"
+    # The HTTP API's port (0: a free one). A fixed port gives a redirect URI that can be
+    # registered with another ClassLink before the stack starts.
+    http_port: int = 0
     parameters: dict[str, str] = field(default_factory=dict)
     aws_endpoint: str = ""
     functions: dict[str, LocalFunction] = field(default_factory=dict)
@@ -81,7 +84,7 @@ class LocalStack:
 
         # The HTTP API's address first: the redirect URI registered with ClassLink is a setting,
         # as SsoRedirectUri is in AWS, not something read from request headers.
-        self.gateway = HttpGateway([])
+        self.gateway = HttpGateway([], port=self.http_port)
         template = load_template()
         resolver = Resolver(template, REGION, self._parameters())
         self.created = Provisioner(template, resolver, self.client, self.prefix).provision()

@@ -3,10 +3,14 @@ checking an install run it."""
 
 from __future__ import annotations
 
+import base64
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import requests
 
 from local_stack.template import load_template, resources_of_type
 
@@ -98,3 +102,79 @@ def test_local_stack_runs_against_another_classlink_from_a_config_file(tmp_path:
     assert (
         info["partner_api_key"] not in done.stderr and info["tenants"][0]["oauth1_secret"] not in done.stderr
     )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_sign_in_works_against_another_classlink_from_a_config_file(tmp_path: Path) -> None:
+    """The stack runs against a second sandbox process (its own LaunchPad, keys and client), with
+    our redirect URI registered there as an operator would: a student's tile ends in the app with
+    a session for that student."""
+    port = _free_port()
+    redirect_uri = f"http://127.0.0.1:{port}/sso/classlink/callback"
+    other = subprocess.Popen(
+        [sys.executable, "-m", "classlink_sandbox", "--students", "30", "--redirect-uri", redirect_uri],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    stack = None
+    try:
+        assert other.stdout is not None
+        info = json.loads(other.stdout.readline())
+        config = {
+            key: info[key]
+            for key in ("partner_api_url", "oneroster_proxy_url", "launchpad_url", "nodeapi_url")
+        }
+        config |= {
+            "partner_api_key": info["partner_api_key"],
+            "sso_client_id": info["oauth_client"]["client_id"],
+            "sso_client_secret": info["oauth_client"]["client_secret"],
+        }
+        path = tmp_path / "classlink.json"
+        path.write_text(json.dumps(config))
+        stack = subprocess.Popen(
+            [sys.executable, "-m", "local_stack", "--classlink-config", str(path), "--http-port", str(port)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert stack.stdout is not None
+        ready = json.loads(stack.stdout.readline())
+        assert ready["sso_redirect_uri"] == redirect_uri
+        for raw in stack.stdout:  # the first poll connects and syncs the district
+            if json.loads(raw)["event"] == "report_sent":
+                break
+        student = info["tenants"][0]
+        users = requests.get(
+            f"{student['proxy_base_url']}/users",
+            headers={"Authorization": f"Bearer {student['bearer']}"},
+            params={"filter": "role='student'", "limit": 1},
+            timeout=10,
+        ).json()["users"]
+        browser = requests.Session()
+        browser.post(
+            f"{info['base_url']}/launchpad/session",
+            data={"tenant": str(student["tenant_id"]), "sourced_id": users[0]["sourcedId"]},
+            timeout=10,
+        )
+        landing = browser.post(f"{info['base_url']}/launchpad/tile", timeout=30)
+        assert landing.url.startswith(f"{ready['app_url']}/?login_code="), landing.url
+        code = landing.url.split("login_code=")[1]
+        session = requests.post(f"{ready['http_api_url']}/sso/session", json={"login_code": code}, timeout=10)
+        claims = json.loads(base64.urlsafe_b64decode(session.json()["session_token"].split(".")[1] + "=="))
+        assert (claims["tenant_id"], claims["sourced_id"]) == (
+            str(student["tenant_id"]),
+            users[0]["sourcedId"],
+        )
+    finally:
+        for process in (stack, other):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
