@@ -10,12 +10,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from smartpass.classlink.http import ClassLinkError
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
-from smartpass.sso import pages
 from smartpass.sso.callback import finish_login, start_login
 from smartpass.sso.launch import InvalidReturnPath
 from smartpass.sso.session import LoginCodeRejected, redeem_login_code
+from sso_callback.responses import NO_STORE, callback_redirect, login_redirect, refuse, request_cookies
 from sso_callback.services import oidc, signing_key, sso_config
 
 settings = get_settings()
@@ -24,18 +25,18 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
-NO_STORE = {"Cache-Control": "no-store"}
+SECURE = settings.sso_redirect_uri.startswith("https://")
 
 
-def _refuse(reason: str) -> Response:
-    page = pages.refusal_page(reason)
-    reference = app.current_event.request_context.request_id
-    logger.warning("sign-in refused", extra={"reason": reason, "reference": reference})
-    metrics.add_metric(name="LoginsRefused", unit=MetricUnit.Count, value=1)
-    if "application/json" in (app.current_event.headers.get("accept") or ""):
-        body = {"error": reason, "title": page.title, "what_to_do": page.action, "reference": reference}
-        return Response(page.status, content_types.APPLICATION_JSON, body, NO_STORE)
-    return Response(page.status, content_types.TEXT_HTML, pages.render(page, reference), NO_STORE)
+@app.exception_handler(ClassLinkError)
+def classlink_down(exc: ClassLinkError) -> Response:
+    return refuse(app, "classlink_unavailable")
+
+
+@app.exception_handler(Exception)
+def unexpected(exc: Exception) -> Response:
+    logger.exception("sign-in failed unexpectedly")
+    return refuse(app, "internal_error")
 
 
 @app.get("/health")
@@ -46,27 +47,27 @@ def health() -> dict[str, str]:
 @app.get("/sso/classlink/launch")
 def launch() -> Response:
     if not settings.sso_redirect_uri:
-        return _refuse("not_configured")
+        return refuse(app, "not_configured")
     try:
-        url = start_login(
+        start = start_login(
             oidc(), sso_config(), app.current_event.get_query_string_value("return_to", "/") or "/"
         )
     except InvalidReturnPath:
-        return _refuse("bad_return_path")
+        return refuse(app, "bad_return_path")
     metrics.add_metric(name="LoginsStarted", unit=MetricUnit.Count, value=1)
-    return Response(302, headers={"Location": url, **NO_STORE})
+    return login_redirect(start, SECURE)
 
 
 @app.get("/sso/classlink/callback")
 def callback() -> Response:
-    outcome = finish_login(app.current_event.query_string_parameters or {}, oidc(), sso_config())
+    cookies = request_cookies(app.current_event.cookies)
+    outcome = finish_login(app.current_event.query_string_parameters or {}, cookies, oidc(), sso_config())
     if outcome.refusal:
-        return _refuse(outcome.refusal)
-    assert outcome.location is not None
-    if outcome.person:
-        logger.info("signed in", extra={"person": outcome.person})
+        return refuse(app, outcome.refusal)
+    if outcome.cookie is None:
+        logger.info("signed in", extra={"tenant_id": (outcome.person or "").split("|")[0]})
         metrics.add_metric(name="LoginsSucceeded", unit=MetricUnit.Count, value=1)
-    return Response(302, headers={"Location": outcome.location, **NO_STORE})
+    return callback_redirect(outcome, SECURE)
 
 
 @app.post("/sso/session")
@@ -79,7 +80,7 @@ def session() -> Response:
     try:
         token = redeem_login_code(str(code or ""), signing_key(), f"smartpass-classlink-{settings.stage}")
     except LoginCodeRejected:
-        return _refuse("invalid_login_code")
+        return refuse(app, "invalid_login_code")
     return Response(200, content_types.APPLICATION_JSON, {"session_token": token}, NO_STORE)
 
 
@@ -88,11 +89,10 @@ def jwks() -> dict[str, Any]:
     return {"keys": [signing_key().public_jwk()]}
 
 
-CORRELATION = correlation_paths.API_GATEWAY_HTTP
-
-
-@logger.inject_lambda_context(correlation_id_path=CORRELATION, log_event=False, clear_state=True)
-@tracer.capture_lambda_handler
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False, clear_state=True
+)
+@tracer.capture_lambda_handler(capture_response=False)  # responses carry login codes and sessions
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

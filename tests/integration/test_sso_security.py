@@ -79,6 +79,17 @@ def test_a_reused_state_is_refused(stack: LocalStack, stack_sandbox: SandboxServ
     _refused(browser.get(url, timeout=10), 400, "This sign-in has expired or was already used")
 
 
+def test_a_callback_carried_to_another_browser_signs_nobody_in(
+    stack: LocalStack, stack_sandbox: SandboxServer, synced: None
+) -> None:
+    """Login CSRF: an attacker stops at ClassLink's redirect back and sends the URL to a victim.
+    The victim's browser lacks the cookie that bound the state to the attacker's browser."""
+    attacker, _ = _student_browser(stack_sandbox)
+    url = _callback_url(attacker, stack)
+    victim = requests.Session()
+    _refused(victim.get(url, timeout=10), 400, "This sign-in has expired or was already used")
+
+
 def test_an_expired_state_is_refused(stack: LocalStack, stack_sandbox: SandboxServer, synced: None) -> None:
     browser, _ = _student_browser(stack_sandbox)
     url = _callback_url(browser, stack)
@@ -249,7 +260,18 @@ def test_a_user_of_one_district_cannot_claim_another(
     assert resolve_person(info, {}) == Refusal("user_not_shared")
 
 
-@pytest.mark.parametrize("return_to", ["//evil.example/", "https://evil.example/", "/\\evil", "/\t/evil"])
+@pytest.mark.parametrize(
+    "return_to",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil",
+        "/\t/evil",
+        "/?login_code=ATTACKERS",  # the app would read the first login_code: the attacker's
+        "/x#fragment",
+        "/../admin",
+    ],
+)
 def test_a_return_path_outside_the_app_is_refused(stack: LocalStack, return_to: str) -> None:
     assert stack.gateway is not None
     answer = requests.get(

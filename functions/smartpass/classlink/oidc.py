@@ -79,6 +79,14 @@ class MyInfo(BaseModel):
         return "" if value is None else str(value).strip()
 
 
+def _oauth_error(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("error", ""))[:40] if isinstance(body, dict) else ""
+
+
 class OidcClient:
     def __init__(self, issuer_url: str, nodeapi_url: str, session: requests.Session | None = None) -> None:
         self._issuer_url = issuer_url.rstrip("/")
@@ -136,11 +144,19 @@ class OidcClient:
         if code_verifier:
             form["code_verifier"] = code_verifier
         try:
-            response = self._session.post(self.discovery().token_endpoint, data=form, timeout=TIMEOUT)
+            # Never follow a redirect: it would send the client secret somewhere else.
+            response = self._session.post(
+                self.discovery().token_endpoint, data=form, timeout=TIMEOUT, allow_redirects=False
+            )
         except requests.RequestException as exc:
             raise ClassLinkError(f"ClassLink token endpoint unreachable: {type(exc).__name__}") from None
-        if response.status_code in (400, 401):
+        if response.status_code in (400, 401) and _oauth_error(response) in ("invalid_grant", ""):
             raise CodeRejected(f"ClassLink refused the code ({response.status_code})", response.status_code)
+        if response.status_code in (400, 401):
+            # invalid_client and the like: our configuration, not the person's sign-in.
+            raise ClassLinkError(
+                f"ClassLink token endpoint refused our client: {_oauth_error(response)}", response.status_code
+            )
         if response.status_code != 200:
             raise ClassLinkError(
                 f"ClassLink token endpoint answered {response.status_code}", response.status_code

@@ -27,6 +27,8 @@ class LoginState(BoundModel):
     nonce = UnicodeAttribute()
     code_verifier = UnicodeAttribute()
     return_path = UnicodeAttribute(default="/")
+    # SHA-256 of the value set in the starting browser's cookie (never the value itself).
+    browser_binding_hash = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
     expires_at = TTLAttribute()
     consumed = BooleanAttribute(default=False)

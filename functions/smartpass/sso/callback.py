@@ -10,9 +10,10 @@ prompt; the tile's code simply expires unused.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from pynamodb.exceptions import UpdateError
 
@@ -21,8 +22,12 @@ from smartpass.classlink.oidc import CodeRejected, InvalidIdToken, OidcClient
 from smartpass.data.base import utcnow
 from smartpass.data.login import LoginState
 from smartpass.sso.identity import Refusal, resolve_person
-from smartpass.sso.launch import begin_login
+from smartpass.sso.launch import LoginStart, begin_login, binding_hash, browser_cookie_name
 from smartpass.sso.session import issue_login_code
+
+# Set when the tile's code is bounced into a fresh login; a second bounce within its life is a
+# loop (ClassLink answered without our state) and ends on a page instead.
+BOUNCE_COOKIE = "sp_bounced"
 
 
 @dataclass(frozen=True)
@@ -38,9 +43,11 @@ class Outcome:
     location: str | None = None  # a redirect
     refusal: str | None = None  # or a reason code
     person: str | None = None  # "tenant|sourcedId" for the log line, never a name
+    cookie: tuple[str, str] | None = None  # (name, value) binding a new login to this browser
+    clear_cookie: str | None = None  # the binding cookie a finished login no longer needs
 
 
-def start_login(oidc: OidcClient, config: SsoConfig, return_path: str) -> str:
+def start_login(oidc: OidcClient, config: SsoConfig, return_path: str) -> LoginStart:
     return begin_login(
         authorize_url=oidc.discovery().authorization_endpoint,
         client_id=config.client_id,
@@ -49,9 +56,9 @@ def start_login(oidc: OidcClient, config: SsoConfig, return_path: str) -> str:
     )
 
 
-def _consume_state(value: str) -> LoginState | Refusal:
-    """The stored state, marked used, in one conditional write; unknown, used and expired look
-    the same to the caller."""
+def _consume_state(value: str, cookies: Mapping[str, str]) -> LoginState | Refusal:
+    """The stored state, marked used, in one conditional write; unknown, used, expired and
+    started in another browser look the same to the caller."""
     now = utcnow()
     state = LoginState(state=value[:128])
     try:
@@ -65,10 +72,23 @@ def _consume_state(value: str) -> LoginState | Refusal:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return Refusal("unknown_state")
         raise
+    binding = cookies.get(browser_cookie_name(state.state), "")
+    if not state.browser_binding_hash or not hmac.compare_digest(
+        binding_hash(binding), state.browser_binding_hash
+    ):
+        return Refusal("unknown_state")
     return state
 
 
-def finish_login(query: Mapping[str, str], oidc: OidcClient, config: SsoConfig) -> Outcome:
+def _with_login_code(app_url: str, return_path: str, login_code: str) -> str:
+    path, _, query = return_path.partition("?")
+    pairs = [*parse_qsl(query, keep_blank_values=True), ("login_code", login_code)]
+    return f"{app_url}{path}?{urlencode(pairs)}"
+
+
+def finish_login(
+    query: Mapping[str, str], cookies: Mapping[str, str], oidc: OidcClient, config: SsoConfig
+) -> Outcome:
     if query.get("error"):
         return Outcome(refusal="access_denied")
     code, state_value = query.get("code"), query.get("state")
@@ -77,9 +97,12 @@ def finish_login(query: Mapping[str, str], oidc: OidcClient, config: SsoConfig) 
     if not config.redirect_uri:
         return Outcome(refusal="not_configured")
     try:
-        if not state_value:
-            return Outcome(location=start_login(oidc, config, "/"))  # the tile: see module doc
-        state = _consume_state(state_value)
+        if not state_value:  # the tile: see the module's docstring
+            if cookies.get(BOUNCE_COOKIE):
+                return Outcome(refusal="unknown_state")  # bounced a moment ago: no loop
+            start = start_login(oidc, config, "/")
+            return Outcome(location=start.url, cookie=(start.cookie_name, start.cookie_value))
+        state = _consume_state(state_value, cookies)
         if isinstance(state, Refusal):
             return Outcome(refusal=state.reason)
         tokens = oidc.exchange(
@@ -96,10 +119,8 @@ def finish_login(query: Mapping[str, str], oidc: OidcClient, config: SsoConfig) 
     person = resolve_person(info, claims)
     if isinstance(person, Refusal):
         return Outcome(refusal=person.reason, person=f"{info.tenant_id}|{info.sourced_id or '-'}")
-    login_code = issue_login_code(person)
-    path = state.return_path or "/"
-    separator = "&" if "?" in path else "?"
     return Outcome(
-        location=f"{config.app_url}{path}{separator}{urlencode({'login_code': login_code})}",
+        location=_with_login_code(config.app_url, state.return_path or "/", issue_login_code(person)),
         person=f"{person.tenant_id}|{person.sourced_id}",
+        clear_cookie=browser_cookie_name(state.state),
     )

@@ -92,7 +92,8 @@ def resolve_person(info: MyInfo, id_token_claims: dict[str, Any]) -> Person | Re
         return Refusal("user_disabled")
     if user.app_role not in ALLOWED_APP_ROLES:
         return Refusal("role_not_allowed")
-    _record_sign_in(user, info.user_id)
+    if not _record_sign_in(user, info.user_id):
+        return Refusal("identity_conflict")  # another ClassLink account linked it a moment ago
     return Person(
         tenant_id=info.tenant_id,
         sourced_id=user.sourced_id,
@@ -102,18 +103,23 @@ def resolve_person(info: MyInfo, id_token_claims: dict[str, Any]) -> Person | Re
     )
 
 
-def _record_sign_in(user: RosterUser, classlink_user_id: str) -> None:
+def _record_sign_in(user: RosterUser, classlink_user_id: str) -> bool:
     """Store the ClassLink UserId at the first sign-in (never overwrite another one) and the
-    time of this one."""
+    time of this one. False if the record is now linked to another ClassLink account."""
     try:
         user.update(
             actions=[
                 RosterUser.classlink_user_id.set(classlink_user_id),
                 RosterUser.last_login_at.set(utcnow()),
             ],
-            condition=RosterUser.classlink_user_id.does_not_exist()
-            | (RosterUser.classlink_user_id == classlink_user_id),
+            condition=RosterUser.sourced_id.exists()
+            & (
+                RosterUser.classlink_user_id.does_not_exist()
+                | (RosterUser.classlink_user_id == classlink_user_id)
+            ),
         )
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

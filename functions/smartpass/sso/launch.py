@@ -3,13 +3,19 @@ then send the browser to the authorization endpoint ClassLink's discovery names
 (classlink-facts A1, A2, A6). The URL and PKCE come from oauthlib's WebApplicationClient.
 
 PKCE is sent because ClassLink keeps the parameters (A6); whether it enforces them is open (E3),
-so nothing here depends on it being enforced.
+so nothing here depends on it being enforced. The state is also bound to the browser that
+started the login: a random value in a cookie of its own, whose hash is stored with the state,
+so a callback URL carried to another browser signs nobody in (login CSRF).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
+from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 from oauthlib.oauth2 import WebApplicationClient
 
@@ -20,34 +26,57 @@ LOGIN_STATE_TTL = timedelta(minutes=10)
 SCOPES = ["openid", "profile", "email"]
 
 
+# A path and an optional query of plain URL characters: no fragment, no backslash, no space or
+# control character (browsers drop tabs and newlines, so `/\t/evil` would become `//evil`).
+RETURN_PATH = re.compile(r"/[A-Za-z0-9._~!$'()*+,;=:@%/-]*(\?[A-Za-z0-9._~!$'()*+,;=:@%/?&-]*)?")
+BROWSER_COOKIE_PREFIX = "sp_login_"
+
+
 class InvalidReturnPath(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class LoginStart:
+    url: str  # ClassLink's authorize URL for this login
+    cookie_name: str  # per login, so two tabs do not overwrite each other
+    cookie_value: str = field(repr=False)  # binds the login to this browser
+
+
 def safe_return_path(value: str | None) -> str:
-    """Only a path on our own app: never `//host`, a scheme, a backslash or a control or space
-    character (browsers drop tabs and newlines, so `/\\t/evil` would become `//evil`)."""
+    """Only a path (and query) on our own app: never `//host`, a scheme, `..`, a fragment, or a
+    `login_code` of its own (which the app would read before ours)."""
     if not value:
         return "/"
     if (
-        not value.startswith("/")
+        len(value) > 512
+        or not RETURN_PATH.fullmatch(value)
         or value.startswith("//")
-        or "\\" in value
-        or any(ord(c) < 0x21 or ord(c) == 0x7F for c in value)
-        or len(value) > 512
+        or ".." in value.split("?")[0].split("/")
+        or "login_code" in parse_qs(urlsplit(value).query)
     ):
         raise InvalidReturnPath("return path must be a path on this site")
     return value
 
 
-def begin_login(*, authorize_url: str, client_id: str, redirect_uri: str, return_path: str) -> str:
+def browser_cookie_name(state: str) -> str:
+    return BROWSER_COOKIE_PREFIX + hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+def binding_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def begin_login(*, authorize_url: str, client_id: str, redirect_uri: str, return_path: str) -> LoginStart:
     client = WebApplicationClient(client_id)
     verifier = client.create_code_verifier(64)
+    binding = secrets.token_urlsafe(32)
     state = LoginState(
         state=secrets.token_urlsafe(32),
         nonce=secrets.token_urlsafe(24),
         code_verifier=verifier,
         return_path=safe_return_path(return_path),
+        browser_binding_hash=binding_hash(binding),
         expires_at=utcnow() + LOGIN_STATE_TTL,
     )
     state.save(condition=LoginState.state.does_not_exist())
@@ -60,4 +89,4 @@ def begin_login(*, authorize_url: str, client_id: str, redirect_uri: str, return
         code_challenge=client.create_code_challenge(verifier, "S256"),
         code_challenge_method="S256",
     )
-    return url
+    return LoginStart(url=url, cookie_name=browser_cookie_name(state.state), cookie_value=binding)

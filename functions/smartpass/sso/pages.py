@@ -145,6 +145,13 @@ REFUSALS: dict[str, Page] = {
         "A SmartPass sign-in link works once and for a minute.",
         "Open SmartPass again from ClassLink LaunchPad.",
     ),
+    "internal_error": Page(
+        500,
+        "Something went wrong on our side",
+        "SmartPass could not finish your sign-in because of an error on our side.",
+        "Open SmartPass again from ClassLink LaunchPad. If it keeps happening, tell your district's "
+        "SmartPass contact and quote the reference below.",
+    ),
     "access_denied": ACCESS_DENIED,
     "missing_code": MISSING_CODE,
     "bad_return_path": BAD_RETURN_PATH,
