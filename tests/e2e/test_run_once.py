@@ -8,7 +8,10 @@ import json
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -54,11 +57,12 @@ def test_local_stack_once_creates_everything_delivers_each_event_kind_and_exits_
     assert ready["classlink_sandbox"]["partner_api_key"] not in done.stderr
 
 
-def test_local_stack_runs_against_another_classlink_from_a_config_file(tmp_path: Path) -> None:
-    """A second sandbox process stands in for another ClassLink; its districts are OAuth1-only
-    (no proxy bearer), so the stack must find their endpoints through /applications/{id}/server."""
+@contextmanager
+def other_classlink(tmp_path: Path, *options: str) -> Iterator[tuple[dict[str, Any], Path]]:
+    """A second sandbox process standing in for another ClassLink, and the config file an
+    operator would write for it: its ready line and the file's path."""
     other = subprocess.Popen(
-        [sys.executable, "-m", "classlink_sandbox", "--students", "40", "--oauth1-only"],
+        [sys.executable, "-m", "classlink_sandbox", *options],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -78,6 +82,16 @@ def test_local_stack_runs_against_another_classlink_from_a_config_file(tmp_path:
         }
         path = tmp_path / "classlink.json"
         path.write_text(json.dumps(config))
+        yield info, path
+    finally:
+        other.terminate()
+        other.wait(timeout=30)
+
+
+def test_local_stack_runs_against_another_classlink_from_a_config_file(tmp_path: Path) -> None:
+    """A second sandbox process stands in for another ClassLink; its districts are OAuth1-only
+    (no proxy bearer), so the stack must find their endpoints through /applications/{id}/server."""
+    with other_classlink(tmp_path, "--students", "40", "--oauth1-only") as (info, path):
         done = subprocess.run(
             [sys.executable, "-m", "local_stack", "--once", "--classlink-config", str(path)],
             cwd=REPO,
@@ -86,9 +100,6 @@ def test_local_stack_runs_against_another_classlink_from_a_config_file(tmp_path:
             timeout=180,
             check=False,
         )
-    finally:
-        other.terminate()
-        other.wait(timeout=30)
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0, done.stderr[-3000:]
     ready, summary = lines[0], lines[-1]
@@ -116,28 +127,7 @@ def test_sign_in_works_against_another_classlink_from_a_config_file(tmp_path: Pa
     a session for that student."""
     port = _free_port()
     redirect_uri = f"http://127.0.0.1:{port}/sso/classlink/callback"
-    other = subprocess.Popen(
-        [sys.executable, "-m", "classlink_sandbox", "--students", "30", "--redirect-uri", redirect_uri],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    stack = None
-    try:
-        assert other.stdout is not None
-        info = json.loads(other.stdout.readline())
-        config = {
-            key: info[key]
-            for key in ("partner_api_url", "oneroster_proxy_url", "launchpad_url", "nodeapi_url")
-        }
-        config |= {
-            "partner_api_key": info["partner_api_key"],
-            "sso_client_id": info["oauth_client"]["client_id"],
-            "sso_client_secret": info["oauth_client"]["client_secret"],
-        }
-        path = tmp_path / "classlink.json"
-        path.write_text(json.dumps(config))
+    with other_classlink(tmp_path, "--students", "30", "--redirect-uri", redirect_uri) as (info, path):
         stack = subprocess.Popen(
             [sys.executable, "-m", "local_stack", "--classlink-config", str(path), "--http-port", str(port)],
             cwd=REPO,
@@ -145,36 +135,34 @@ def test_sign_in_works_against_another_classlink_from_a_config_file(tmp_path: Pa
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        assert stack.stdout is not None
-        ready = json.loads(stack.stdout.readline())
-        assert ready["sso_redirect_uri"] == redirect_uri
-        for raw in stack.stdout:  # the first poll connects and syncs the district
-            if json.loads(raw)["event"] == "report_sent":
-                break
-        student = info["tenants"][0]
-        users = requests.get(
-            f"{student['proxy_base_url']}/users",
-            headers={"Authorization": f"Bearer {student['bearer']}"},
-            params={"filter": "role='student'", "limit": 1},
-            timeout=10,
-        ).json()["users"]
-        browser = requests.Session()
-        browser.post(
-            f"{info['base_url']}/launchpad/session",
-            data={"tenant": str(student["tenant_id"]), "sourced_id": users[0]["sourcedId"]},
-            timeout=10,
-        )
-        landing = browser.post(f"{info['base_url']}/launchpad/tile", timeout=30)
-        assert landing.url.startswith(f"{ready['app_url']}/?login_code="), landing.url
-        code = landing.url.split("login_code=")[1]
-        session = requests.post(f"{ready['http_api_url']}/sso/session", json={"login_code": code}, timeout=10)
-        claims = json.loads(base64.urlsafe_b64decode(session.json()["session_token"].split(".")[1] + "=="))
-        assert (claims["tenant_id"], claims["sourced_id"]) == (
-            str(student["tenant_id"]),
-            users[0]["sourcedId"],
-        )
-    finally:
-        for process in (stack, other):
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=30)
+        try:
+            assert stack.stdout is not None
+            ready = json.loads(stack.stdout.readline())
+            assert ready["sso_redirect_uri"] == redirect_uri
+            for raw in stack.stdout:  # the first poll connects and syncs the district
+                if json.loads(raw)["event"] == "report_sent":
+                    break
+            tenant = info["tenants"][0]
+            student = requests.get(
+                f"{tenant['proxy_base_url']}/users",
+                headers={"Authorization": f"Bearer {tenant['bearer']}"},
+                params={"filter": "role='student'", "limit": 1},
+                timeout=10,
+            ).json()["users"][0]["sourcedId"]
+            browser = requests.Session()
+            browser.post(
+                f"{info['base_url']}/launchpad/session",
+                data={"tenant": str(tenant["tenant_id"]), "sourced_id": student},
+                timeout=10,
+            )
+            landing = browser.post(f"{info['base_url']}/launchpad/tile", timeout=30)
+            assert landing.url.startswith(f"{ready['app_url']}/?login_code="), landing.url
+            code = landing.url.split("login_code=")[1]
+            session = requests.post(
+                f"{ready['http_api_url']}/sso/session", json={"login_code": code}, timeout=10
+            )
+        finally:
+            stack.terminate()
+            stack.wait(timeout=30)
+    claims = json.loads(base64.urlsafe_b64decode(session.json()["session_token"].split(".")[1] + "=="))
+    assert (claims["tenant_id"], claims["sourced_id"]) == (str(tenant["tenant_id"]), student)
