@@ -296,3 +296,10 @@ def test_the_poll_and_the_fanout_run_one_at_a_time() -> None:
 
 def test_the_poll_runs_often_enough_to_connect_a_district_within_two_minutes() -> None:
     assert TEMPLATE["Parameters"]["InvitationPollRate"]["Default"] == "rate(1 minute)"
+
+
+def test_only_the_apps_origin_may_exchange_a_login_code_from_a_browser() -> None:
+    cors = RESOURCES["HttpApi"]["Properties"]["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [{"Ref": "SmartPassAppOrigin"}]
+    assert "POST" in cors["AllowMethods"] and "content-type" in cors["AllowHeaders"]
+    assert "*" not in str(cors)
