@@ -63,7 +63,7 @@ def callback() -> Response:
     cookies = request_cookies(app.current_event.cookies)
     outcome = finish_login(app.current_event.query_string_parameters or {}, cookies, oidc(), sso_config())
     if outcome.refusal:
-        return refuse(app, outcome.refusal)
+        return refuse(app, outcome.refusal, (outcome.person or "").split("|")[0] or None)
     if outcome.cookie is None:
         logger.info("signed in", extra={"tenant_id": (outcome.person or "").split("|")[0]})
         metrics.add_metric(name="LoginsSucceeded", unit=MetricUnit.Count, value=1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from smartpass.sso import pages
@@ -21,11 +21,16 @@ LOGIN_COOKIE_SECONDS = 600  # as long as the login state lives
 BOUNCE_COOKIE_SECONDS = 60
 
 
-def refuse(app: BaseRouter, reason: str) -> Response:
+def refuse(app: BaseRouter, reason: str, tenant_id: str | None = None) -> Response:
     page = pages.refusal_page(reason)
     reference = app.current_event.request_context.request_id  # type: ignore[attr-defined]
-    logger.warning("sign-in refused", extra={"reason": reason, "reference": reference})
+    logger.warning(
+        "sign-in refused", extra={"reason": reason, "reference": reference, "tenant_id": tenant_id}
+    )
     metrics.add_metric(name="LoginsRefused", unit=MetricUnit.Count, value=1)
+    # By reason too (a bounded set), so a ClassLink outage is told apart from sharing problems.
+    with single_metric(name="LoginsRefusedByReason", unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="reason", value=reason)
     if "application/json" in (app.current_event.headers.get("accept") or ""):
         body = {"error": reason, "title": page.title, "what_to_do": page.action, "reference": reference}
         return Response(page.status, content_types.APPLICATION_JSON, body, NO_STORE)

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from classlink_sandbox.changes import apply_change
 from classlink_sandbox.server import SandboxServer
 from local_stack.stack import LocalStack
-from smartpass.classlink.oidc import MyInfo
+from smartpass.classlink.http import ClassLinkError
+from smartpass.classlink.oidc import MyInfo, OidcClient
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.login import LoginCode, LoginState
@@ -282,3 +283,29 @@ def test_a_return_path_outside_the_app_is_refused(stack: LocalStack, return_to: 
     )
     assert answer.status_code == 400 and "not valid" in answer.text and "Location" not in answer.headers
     assert list(LoginState.scan()) == []
+
+
+def test_a_discovery_document_naming_another_issuer_is_not_trusted(
+    stack: LocalStack, stack_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = stack_sandbox.app.oidc
+    assert provider is not None
+    monkeypatch.setattr(provider, "issuer", "https://evil.example")
+    client = OidcClient(
+        stack.environment["CLASSLINK_LAUNCHPAD_URL"], stack.environment["CLASSLINK_NODEAPI_URL"]
+    )
+    with pytest.raises(ClassLinkError, match="another issuer"):
+        client.discovery()
+
+
+def test_a_refusal_is_logged_with_its_reason_tenant_and_the_pages_reference(
+    stack: LocalStack, stack_sandbox: SandboxServer, synced: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    District.get(TENANT).update(actions=[District.state.set(DistrictState.PAUSED.value)])
+    browser, _ = _student_browser(stack_sandbox)
+    page = click_tile(browser, stack_sandbox)
+    refusals = [r for r in caplog.records if r.getMessage() == "sign-in refused"]
+    assert [(getattr(r, "reason", None), getattr(r, "tenant_id", None)) for r in refusals] == [
+        ("district_paused", TENANT)
+    ]
+    assert f"Reference: {refusals[0].reference}" in page.text  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -27,6 +28,8 @@ TIMEOUT = (2.05, 4.0)  # connect, read: four calls at most fit the SSO function'
 LEEWAY_SECONDS = 60
 JWKS_REFRESH_MIN_SECONDS = 60.0
 DISCOVERY_MAX_AGE_SECONDS = 3600.0
+JWKS_MAX_AGE_SECONDS = 3600.0
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class InvalidIdToken(ValueError):
@@ -107,21 +110,36 @@ class OidcClient:
             found = Discovery(**{k: str(body[k]) for k in Discovery.__dataclass_fields__})
         except KeyError as exc:
             raise ClassLinkError(f"ClassLink discovery lacks {exc.args[0]}") from None
+        # OIDC Discovery 4.3: the document must name the issuer we asked; its endpoints are
+        # https (http only on a loopback host, as the local sandbox is).
+        if found.issuer.rstrip("/") != self._issuer_url:
+            raise ClassLinkError("ClassLink discovery names another issuer")
+        for url in (found.authorization_endpoint, found.token_endpoint, found.jwks_uri):
+            parts = urlsplit(url)
+            if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)):
+                raise ClassLinkError("ClassLink discovery names an endpoint that is not https")
         with self._lock:
             self._discovery = (time.monotonic(), found)
         return found
 
     def _signing_key(self, kid: str) -> Any:
         with self._lock:
-            key = self._keys.get(kid)
-            may_refresh = time.monotonic() - self._keys_fetched_at >= JWKS_REFRESH_MIN_SECONDS
+            age = time.monotonic() - self._keys_fetched_at
+            # Keys ClassLink withdraws stop being trusted within JWKS_MAX_AGE_SECONDS.
+            key = self._keys.get(kid) if age < JWKS_MAX_AGE_SECONDS else None
+            may_refresh = age >= JWKS_REFRESH_MIN_SECONDS
         if key is not None:
             return key
         if not may_refresh and self._keys:
             raise InvalidIdToken("unknown_kid")
         body = self._get_json(self.discovery().jwks_uri, "JWKS")
         try:
-            keys = {k.key_id: k.key for k in jwt.PyJWKSet.from_dict(body).keys if k.key_id}
+            # Signing keys only: RSA, and not marked for encryption.
+            keys = {
+                k.key_id: k.key
+                for k in jwt.PyJWKSet.from_dict(body).keys
+                if k.key_id and k.key_type == "RSA" and k.public_key_use in (None, "sig")
+            }
         except (jwt.PyJWKSetError, jwt.InvalidKeyError):
             raise ClassLinkError("ClassLink's JWKS could not be read") from None
         with self._lock:
