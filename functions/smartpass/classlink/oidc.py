@@ -22,7 +22,7 @@ import jwt
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from smartpass.classlink.http import ClassLinkError, new_session
+from smartpass.classlink.http import ClassLinkError, get_json_object, new_session
 
 TIMEOUT = (2.05, 4.0)  # connect, read: four calls at most fit the SSO function's 29 s
 LEEWAY_SECONDS = 60
@@ -229,16 +229,4 @@ class OidcClient:
 
     def _get_json(self, url: str, name: str, bearer: str | None = None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-        try:
-            response = self._session.get(url, headers=headers, timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            raise ClassLinkError(f"ClassLink {name} unreachable: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            raise ClassLinkError(f"ClassLink {name} answered {response.status_code}", response.status_code)
-        try:
-            body = response.json()
-        except ValueError:
-            raise ClassLinkError(f"ClassLink {name} returned invalid JSON") from None
-        if not isinstance(body, dict):
-            raise ClassLinkError(f"ClassLink {name} returned no JSON object")
-        return body
+        return get_json_object(self._session, url, f"ClassLink {name}", headers=headers, timeout=TIMEOUT)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from smartpass.classlink.http import DEFAULT_TIMEOUT, ClassLinkError, new_session
+from smartpass.classlink.http import DEFAULT_TIMEOUT, ClassLinkError, get_json_object, new_session
 
 PAGE_SIZE = 10_000
 
@@ -103,24 +103,14 @@ class PartnerApiClient:
     def _get(self, path: str, params: dict[str, int]) -> dict[str, object]:
         # The path is named generically in errors: an application id is not for log lines.
         name = "/applications/{id}/server" if path.endswith("/server") else path
-        try:
-            response = self._session.get(
-                f"{self._base_url}{path}",
-                params=params,
-                headers={"Authorization": f"Bearer {self._api_key}"},
-                timeout=DEFAULT_TIMEOUT,
-            )
-        except requests.RequestException as exc:
-            raise ClassLinkError(f"Partner API unreachable: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            raise ClassLinkError(f"Partner API {name} answered {response.status_code}", response.status_code)
-        try:
-            body = response.json()
-        except ValueError:
-            raise ClassLinkError(f"Partner API {name} returned invalid JSON") from None
-        if not isinstance(body, dict):
-            raise ClassLinkError(f"Partner API {name} returned no JSON object")
-        return body
+        return get_json_object(
+            self._session,
+            f"{self._base_url}{path}",
+            f"Partner API {name}",
+            params=params,
+            headers={"Authorization": f"Bearer {self._api_key}"},
+            timeout=DEFAULT_TIMEOUT,
+        )
 
     def _get_page(self, offset: int) -> list[object]:
         body = self._get("/applications", {"limit": PAGE_SIZE, "offset": offset})

@@ -15,9 +15,10 @@ from smartpass.data.district_history import record_event
 from smartpass.data.districts import ConnectionMode, District, DistrictState
 from smartpass.onboarding.connect import ConnectOutcome, OnboardingServices, connect_district
 from smartpass.onboarding.credentials import oauth1_credentials
+from smartpass.sync.requests import TENANT_ID_PATTERN
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-TENANT_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")  # what a sync request accepts
+TENANT_ID = re.compile(TENANT_ID_PATTERN)
 
 
 class RegistrationError(ValueError):

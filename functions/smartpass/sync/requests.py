@@ -19,11 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from smartpass.data.sync_runs import SyncKind, make_run_id
 
+# A ClassLink tenant id as our keys and messages accept it (onboarding checks ids typed by hand
+# against the same rule).
+TENANT_ID_PATTERN = r"^[0-9A-Za-z_-]{1,32}$"
+
 
 class SyncRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    tenant_id: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")
+    tenant_id: str = Field(pattern=TENANT_ID_PATTERN)
     kind: SyncKind
     # Stable across retries of the same tick (the schedule's scheduled-time, an invitation id):
     # two messages with the same trigger are the same run.
