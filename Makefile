@@ -10,7 +10,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run run-once sandbox test lint typecheck template-lint unit browser-deps bench bench-sync sam-validate build deploy clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-ops.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "Python 3.13 is required (pyenv: see .python-version)")'
 	@echo "creating $(VENV) from requirements.txt and requirements-dev.txt" >&2
 	@$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,8 @@ sandbox: $(STAMP)  ## the ClassLink sandbox on its own; ARGS="--help" lists its 
 	@$(BIN)/python -m classlink_sandbox $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check functions infra tests bench
-	$(BIN)/ruff format --check functions infra tests bench
+	$(BIN)/ruff check functions infra tools tests bench
+	$(BIN)/ruff format --check functions infra tools tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -13,6 +13,7 @@ import json
 import logging
 import signal
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
 from classlink_sandbox.generator import DistrictSpec
@@ -131,6 +132,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="port of the local HTTP API (default: a free one); fixes the redirect URI to register "
         "with another ClassLink: http://127.0.0.1:PORT/sso/classlink/callback",
     )
+    parser.add_argument(
+        "--ready-file",
+        default=".local-stack.json",
+        metavar="FILE",
+        help="where to write the ready line plus the functions' environment, for smartpass-ops "
+        "(default: .local-stack.json; removed at exit)",
+    )
     parser.add_argument("--students", type=int, default=300, help="students in the sandbox district")
     parser.add_argument("--teachers", type=int, default=20, help="teachers in the sandbox district")
     return parser.parse_args(argv)
@@ -147,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines of moto and the servers
 
     sandbox: SandboxServer | None = None
+    ready_file: Path | None = None
     if args.classlink_config:
         stack = LocalStack(load_classlink_config(args.classlink_config), http_port=args.http_port).start()
         classlink: dict[str, Any] = {"source": args.classlink_config, **_public(stack.classlink)}
@@ -162,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         if sandbox is not None:
             ready["classlink_sandbox"] = sandbox.describe()
         emit(out, ready)
+        ready_file = write_ready_file(args.ready_file, ready, stack)
         story = Story(
             stack.client("sqs"), stack.client("sns"), stack.ref("OperatorTopic"), lambda line: emit(out, line)
         )
@@ -180,9 +190,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if ready_file is not None:
+            ready_file.unlink(missing_ok=True)
         stack.stop()
         if sandbox is not None:
             sandbox.stop()
+
+
+def write_ready_file(path: str, ready: dict[str, Any], stack: LocalStack) -> Path:
+    """The ready line and the functions' environment (names of tables, queues and secrets, no
+    secret values), so smartpass-ops binds exactly what the handlers use."""
+    target = Path(path)
+    target.write_text(json.dumps({**ready, "environment": stack.environment}, indent=2))
+    return target
 
 
 def _public(classlink: ClassLinkEndpoints) -> dict[str, str]:

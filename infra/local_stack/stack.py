@@ -265,5 +265,9 @@ class LocalStack:
             "app_url": self.environment["SMARTPASS_APP_URL"],
             "tables": {k: v for k, v in self.environment.items() if k.endswith("_TABLE")},
             "sync_queue_url": self.environment["SYNC_QUEUE_URL"],
+            "dead_letter_queues": {
+                "sync": self.ref("SyncDeadLetterQueue"),
+                "schedule": self.ref("ScheduleDeadLetterQueue"),
+            },
             "schedules": sorted(self.schedules),
         }

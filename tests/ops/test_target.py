@@ -1,0 +1,37 @@
+"""Which stack the CLI opens: the local ready file, and a clear error when there is none."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from local_stack.stack import LocalStack
+from smartpass_ops.cli import app
+from smartpass_ops.target import from_ready_file
+
+
+def test_ready_file_binds_the_stack_the_handlers_use(stack: LocalStack, ready_file: Path) -> None:
+    target = from_ready_file(ready_file)
+    assert target.settings.districts_table == stack.environment["DISTRICTS_TABLE"]
+    assert target.dead_letter_queues["sync"] == stack.ref("SyncDeadLetterQueue")
+    assert target.http_api_url == stack.gateway.url if stack.gateway else False
+    queues = target.client("sqs").list_queues()["QueueUrls"]
+    assert stack.environment["SYNC_QUEUE_URL"] in queues
+
+
+def test_missing_ready_file_says_how_to_start_the_stack(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["--ready-file", str(tmp_path / "none.json"), "districts", "list"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 2
+    assert "make run" in result.stderr and "--stack" in result.stderr
+
+
+def test_a_file_that_is_not_a_ready_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"hello": 1}))
+    result = CliRunner().invoke(app, ["--ready-file", str(path), "districts", "list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "not a local stack ready file" in result.stderr
