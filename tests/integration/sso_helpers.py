@@ -11,6 +11,7 @@ import requests
 
 from classlink_sandbox.server import SandboxServer
 from local_stack.stack import LocalStack
+from smartpass.sso.session import SESSION_AUDIENCE
 
 
 def launchpad_browser(
@@ -59,4 +60,10 @@ def session_claims(stack: LocalStack, code: str) -> dict[str, Any]:
     keys = requests.get(f"{stack.gateway.url}/.well-known/jwks.json", timeout=10).json()
     kid = jwt.get_unverified_header(token)["kid"]
     key = next(k for k in jwt.PyJWKSet.from_dict(keys).keys if k.key_id == kid)
-    return jwt.decode(token, key.key, algorithms=["RS256"], options={"require": ["exp", "iat"]})
+    return jwt.decode(
+        token,
+        key.key,
+        algorithms=["RS256"],
+        audience=SESSION_AUDIENCE,
+        options={"require": ["exp", "iat", "aud"]},
+    )

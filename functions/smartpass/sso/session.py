@@ -22,6 +22,9 @@ from smartpass.data.login import LoginCode
 from smartpass.sso.identity import Person
 
 SESSION_TTL = timedelta(minutes=15)
+# Who a session is for: the app checks it, so no other token signed with the same key (a
+# district status link, say) can pass for a session, nor a session for one of those.
+SESSION_AUDIENCE = "smartpass-app"
 LOGIN_CODE_TTL = timedelta(seconds=60)
 
 
@@ -85,6 +88,7 @@ def redeem_login_code(code: str, key: SigningKey, issuer: str) -> str:
         raise
     claims = {
         "iss": issuer,
+        "aud": SESSION_AUDIENCE,
         "sub": f"{login.tenant_id}|{login.sourced_id}",
         "tenant_id": login.tenant_id,
         "sourced_id": login.sourced_id,
