@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,9 +15,9 @@ from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
 from smartpass.sso.callback import finish_login, start_login
 from smartpass.sso.launch import InvalidReturnPath
-from smartpass.sso.session import LoginCodeRejected, redeem_login_code
-from sso_callback.responses import NO_STORE, callback_redirect, login_redirect, refuse, request_cookies
-from sso_callback.services import oidc, signing_key, sso_config
+from sso_callback.responses import callback_redirect, login_redirect, refuse, request_cookies
+from sso_callback.services import oidc, sso_config
+from sso_callback.session_routes import router as session_routes
 
 settings = get_settings()
 bind_tables(settings)
@@ -25,6 +25,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
+app.include_router(session_routes)
 SECURE = settings.sso_redirect_uri.startswith("https://")
 
 
@@ -68,25 +69,6 @@ def callback() -> Response:
         logger.info("signed in", extra={"tenant_id": (outcome.person or "").split("|")[0]})
         metrics.add_metric(name="LoginsSucceeded", unit=MetricUnit.Count, value=1)
     return callback_redirect(outcome, SECURE)
-
-
-@app.post("/sso/session")
-def session() -> Response:
-    try:
-        body = app.current_event.json_body if app.current_event.body else {}
-    except ValueError:
-        body = {}
-    code = body.get("login_code") if isinstance(body, dict) else None
-    try:
-        token = redeem_login_code(str(code or ""), signing_key(), f"smartpass-classlink-{settings.stage}")
-    except LoginCodeRejected:
-        return refuse(app, "invalid_login_code")
-    return Response(200, content_types.APPLICATION_JSON, {"session_token": token}, NO_STORE)
-
-
-@app.get("/.well-known/jwks.json")
-def jwks() -> dict[str, Any]:
-    return {"keys": [signing_key().public_jwk()]}
 
 
 @logger.inject_lambda_context(

@@ -101,6 +101,17 @@ def test_a_login_code_works_once(stack: LocalStack, stack_sandbox: SandboxServer
     assert again.status_code == 400 and again.json()["error"] == "invalid_login_code"
 
 
+def test_public_keys_may_be_cached_a_few_minutes_sessions_never(stack: LocalStack) -> None:
+    assert stack.gateway is not None
+    keys = requests.get(f"{stack.gateway.url}/.well-known/jwks.json", timeout=10)
+    assert keys.status_code == 200
+    assert keys.headers["Cache-Control"] == "public, max-age=300"
+    assert [k["kty"] for k in keys.json()["keys"]] == ["RSA"]
+    assert "d" not in keys.json()["keys"][0]  # the public half only
+    refused = requests.post(f"{stack.gateway.url}/sso/session", json={"login_code": "nope"}, timeout=10)
+    assert refused.status_code == 400 and refused.headers["Cache-Control"] == "no-store"
+
+
 def test_sign_in_works_when_the_id_token_has_only_standard_claims(
     stack: LocalStack, stack_sandbox: SandboxServer, synced: None
 ) -> None:
