@@ -70,6 +70,8 @@ class StackProcess:
                 str(poll_seconds),
                 "--nightly-seconds",
                 "86400",
+                "--ready-file",
+                str(Path(config_path).with_name("local-stack-ready.json")),
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

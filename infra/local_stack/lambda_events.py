@@ -128,8 +128,10 @@ def http_api_event(
     route_key: str,
     path_parameters: dict[str, str],
     domain_name: str,
+    authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """HTTP API payload format 2.0: headers lowercased and comma-joined, cookies split out."""
+    """HTTP API payload format 2.0: headers lowercased and comma-joined, cookies split out;
+    `authorizer` is what the route's authorizer found (`{"iam": {...}}` for AWS_IAM)."""
     query: dict[str, str] = {}
     for key, value in parse_qsl(raw_query, keep_blank_values=True):
         query[key] = f"{query[key]},{value}" if key in query else value
@@ -168,6 +170,8 @@ def http_api_event(
         },
         "isBase64Encoded": is_base64,
     }
+    if authorizer:
+        event["requestContext"]["authorizer"] = authorizer
     if cookies:
         event["cookies"] = cookies
     if query:

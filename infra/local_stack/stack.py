@@ -20,7 +20,9 @@ from moto.server import ThreadedMotoServer
 from local_stack.delivery import AsyncInvoker, ScheduleSource, SnsSource, SqsSource
 from local_stack.functions import LocalFunction, load_functions, sqs_maximum_concurrency
 from local_stack.gateway import HttpGateway, Route
+from local_stack.lambda_events import ACCOUNT_ID
 from local_stack.provision import Provisioner
+from local_stack.sigv4 import IamAuthorizer
 from local_stack.template import Resolver, function_environment, load_template
 
 REGION = "us-east-1"
@@ -165,6 +167,15 @@ class LocalStack:
     def _wire_events(self) -> None:
         sqs, sns = self.client("sqs"), self.client("sns")
         invoker = self.invoker = AsyncInvoker(sqs)
+        # AWS_IAM routes accept requests signed with the local credentials, as IAM would accept
+        # an operator's: the secret is known here, so the signature is checked for real.
+        iam = IamAuthorizer(
+            access_key=LOCAL_AWS_ENV["AWS_ACCESS_KEY_ID"],
+            secret_key=LOCAL_AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+            session_token=LOCAL_AWS_ENV["AWS_SESSION_TOKEN"],
+            region=REGION,
+            account_id=ACCOUNT_ID,
+        )
         routes: list[Route] = []
         for function in self.functions.values():
             for name, spec in function.events.items():
@@ -198,7 +209,15 @@ class LocalStack:
                     ]
                     self.sns_sources.append(SnsSource(function, invoker, sqs, url, sub))
                 elif kind == "HttpApi":
-                    routes.append(Route(props["Method"].upper(), props["Path"], function))
+                    authorizer = props.get("Auth", {}).get("Authorizer")
+                    if authorizer not in (None, "AWS_IAM"):
+                        raise RuntimeError(
+                            f"authorizer {authorizer} of {function.logical_id} is not wired locally"
+                        )
+                    route = Route(
+                        props["Method"].upper(), props["Path"], function, iam if authorizer else None
+                    )
+                    routes.append(route)
                 else:
                     raise RuntimeError(f"event type {kind} of {function.logical_id} is not wired locally")
         assert self.gateway is not None

@@ -9,12 +9,14 @@ e-mail). Nothing in functions/ knows it is being watched.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from smartpass.data.district_history import DistrictEvent
 from smartpass.data.sync_runs import TERMINAL_STATES, SyncRun, SyncState
 
+LINK_TOKEN = re.compile(r"([?&]token=)[A-Za-z0-9._~%-]+")
 # History kinds told as `district_<kind>` lines (report_sent is told from the topic itself).
 DISTRICT_KINDS = (
     "discovered",
@@ -127,7 +129,12 @@ class Story:
                         "to": "operator topic",
                         "tenant_id": attributes.get("tenant_id"),
                         "subject": envelope.get("Subject"),
-                        "message": envelope.get("Message"),
+                        "message": _without_link_tokens(envelope.get("Message")),
                     }
                 )
                 self._sqs.delete_message(QueueUrl=self._inbox, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _without_link_tokens(text: str | None) -> str | None:
+    """A report carries the district's signed status link; stdout is no place for a token."""
+    return None if text is None else LINK_TOKEN.sub(r"\1<token>", text)

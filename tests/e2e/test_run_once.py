@@ -20,9 +20,10 @@ from local_stack.template import load_template, resources_of_type
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_local_stack_once_creates_everything_delivers_each_event_kind_and_exits_0() -> None:
+def test_local_stack_once_creates_everything_delivers_each_event_kind_and_exits_0(tmp_path: Path) -> None:
+    ready_file = tmp_path / "ready.json"
     done = subprocess.run(
-        [sys.executable, "-m", "local_stack", "--once", "--students", "50"],
+        [sys.executable, "-m", "local_stack", "--once", "--students", "50", "--ready-file", str(ready_file)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -55,6 +56,11 @@ def test_local_stack_once_creates_everything_delivers_each_event_kind_and_exits_
     assert kinds == {"schedule", "sns", "sqs", "http"}
     # Function logs go to stderr (CloudWatch's place); they never carry the partner key.
     assert ready["classlink_sandbox"]["partner_api_key"] not in done.stderr
+    # The report names the district's status link, but stdout shows no token.
+    report = next(line for line in story if line["event"] == "report_sent")
+    assert "/district/status?token=<token>" in report["message"]
+    assert "token=ey" not in done.stdout
+    assert not ready_file.exists()  # the CLI's ready file goes with the stack
 
 
 @contextmanager
@@ -93,7 +99,16 @@ def test_local_stack_runs_against_another_classlink_from_a_config_file(tmp_path:
     (no proxy bearer), so the stack must find their endpoints through /applications/{id}/server."""
     with other_classlink(tmp_path, "--students", "40", "--oauth1-only") as (info, path):
         done = subprocess.run(
-            [sys.executable, "-m", "local_stack", "--once", "--classlink-config", str(path)],
+            [
+                sys.executable,
+                "-m",
+                "local_stack",
+                "--once",
+                "--classlink-config",
+                str(path),
+                "--ready-file",
+                str(tmp_path / "ready.json"),
+            ],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -129,7 +144,10 @@ def test_sign_in_works_against_another_classlink_from_a_config_file(tmp_path: Pa
     redirect_uri = f"http://127.0.0.1:{port}/sso/classlink/callback"
     with other_classlink(tmp_path, "--students", "30", "--redirect-uri", redirect_uri) as (info, path):
         stack = subprocess.Popen(
-            [sys.executable, "-m", "local_stack", "--classlink-config", str(path), "--http-port", str(port)],
+            [
+                *(sys.executable, "-m", "local_stack", "--classlink-config", str(path)),
+                *("--http-port", str(port), "--ready-file", str(tmp_path / "ready.json")),
+            ],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

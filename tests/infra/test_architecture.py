@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
-HANDLER_PACKAGES = {"invite_handler", "nightly_sync", "sso_callback"}
+HANDLER_PACKAGES = {"invite_handler", "nightly_sync", "sso_callback", "operator_console"}
 NEVER_SHIPPED = {
     "local_stack",
     "classlink_sandbox",

@@ -201,3 +201,20 @@ def test_functions_that_publish_to_the_operator_topic_may_use_its_key_and_only_t
         (statement,) = key_statements
         assert set(as_list(statement["Action"])) == {"kms:GenerateDataKey", "kms:Decrypt"}
         assert as_list(statement["Resource"]) == [{"Fn::GetAtt": ["NotificationTopicKey", "Arn"]}]
+
+
+def test_the_operator_console_only_reads_and_only_what_its_pages_show() -> None:
+    statements = [
+        s for owner, s in identity_statements(TRANSFORMED) if owner == "OperatorConsoleFunctionRole"
+    ]
+    actions = {a for s in statements for a in as_list(s["Action"])}
+    assert actions == {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:DescribeTable",
+        "secretsmanager:GetSecretValue",
+    }
+    resources = set().union(*(references(s["Resource"]) for s in statements))
+    assert resources == {"DistrictsTable", "SyncRunsTable", "DistrictHistoryTable", "SessionSigningKeySecret"}

@@ -77,6 +77,7 @@ def test_the_worker_gets_the_templates_sqs_concurrency_and_the_others_run_one_at
         "NightlySyncFanoutFunction": 1,
         "NightlySyncWorkerFunction": default,
         "SsoCallbackFunction": 1,
+        "OperatorConsoleFunction": 1,
     }
     (worker_source,) = stack.sqs_sources
     assert (worker_source.function.logical_id, worker_source.max_concurrency) == (
@@ -217,3 +218,10 @@ def test_the_reset_between_tests_leaves_no_queue_message_counter_fault_timeout_o
         assert parameters.get_secret(name) == "second"
     finally:
         secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+
+def test_routes_that_declare_aws_iam_get_the_sigv4_authorizer_and_the_others_none(stack: LocalStack) -> None:
+    assert stack.gateway is not None
+    guarded = {(r.method, r.path): r.authorizer is not None for r in stack.gateway.routes}
+    assert guarded[("GET", "/ops/status")] and guarded[("GET", "/ops/status.json")]
+    assert not guarded[("GET", "/district/status")] and not guarded[("GET", "/sso/classlink/launch")]

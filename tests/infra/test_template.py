@@ -32,9 +32,9 @@ def _queue_id(ref: Any) -> str:
     return ref["Fn::GetAtt"][0] if isinstance(ref["Fn::GetAtt"], list) else ref["Fn::GetAtt"].split(".")[0]
 
 
-def test_the_three_handler_packages_are_wired() -> None:
+def test_the_four_handler_packages_are_wired() -> None:
     handlers = {function_property(TEMPLATE, f, "Handler").split(".")[0] for f in FUNCTIONS}
-    assert handlers == {"invite_handler", "nightly_sync", "sso_callback"}
+    assert handlers == {"invite_handler", "nightly_sync", "sso_callback", "operator_console"}
 
 
 def test_one_code_uri_for_every_function_and_it_is_the_functions_folder() -> None:
@@ -303,3 +303,27 @@ def test_only_the_apps_origin_may_exchange_a_login_code_from_a_browser() -> None
     assert cors["AllowOrigins"] == [{"Ref": "SmartPassAppOrigin"}]
     assert "POST" in cors["AllowMethods"] and "content-type" in cors["AllowHeaders"]
     assert "*" not in str(cors)
+
+
+def test_every_route_has_a_throttle_and_sign_in_has_the_most_room() -> None:
+    api = RESOURCES["HttpApi"]["Properties"]
+    routes = {f"{props['Method']} {props['Path']}" for _, props in _events("HttpApi")}
+    limits = dict.fromkeys(routes, api["DefaultRouteSettings"]) | api["RouteSettings"]
+    assert set(api["RouteSettings"]) <= routes  # no setting for a route that does not exist
+    sign_in = ["GET /sso/classlink/launch", "GET /sso/classlink/callback", "POST /sso/session"]
+    assert min(limits[r]["ThrottlingRateLimit"] for r in sign_in) == 500
+    others = [r for r in routes if r not in sign_in]
+    assert max(limits[r]["ThrottlingRateLimit"] for r in others) < 500
+    assert limits["GET /district/status"]["ThrottlingRateLimit"] <= 5  # open to the internet
+    sso = RESOURCES["SsoCallbackFunction"]["Properties"]
+    assert sso["Timeout"] < 30  # the HTTP API gives up on an integration at 30 s
+
+
+def test_operator_routes_need_iam_signatures_and_the_district_page_is_open() -> None:
+    api = RESOURCES["HttpApi"]["Properties"]
+    assert api["Auth"] == {"EnableIamAuthorizer": True}  # no default: other routes stay open
+    routes = {props["Path"]: props for _, props in _events("HttpApi")}
+    assert {"/ops/status", "/ops/status.json", "/district/status"} <= set(routes)
+    for path, props in routes.items():
+        expected = {"Authorizer": "AWS_IAM"} if path.startswith("/ops/") else None
+        assert props.get("Auth") == expected, path

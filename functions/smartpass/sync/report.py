@@ -1,6 +1,7 @@
 """The message that tells people how a run went: operators always, the district when its
 contact is known. Plain words first (what was synced, how long it took, what to fix), ids last.
-No roster data: counts and findings only, never a name or an e-mail address."""
+No roster data: counts and findings only, never a name or an e-mail address. When the HTTP API's
+address is known, the report carries the district's own status page link (signed, 14 days)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from smartpass.data.districts import District
 from smartpass.data.sync_runs import SyncRun, SyncState
+from smartpass.operations.district_link import LINK_TTL, link_for_report
 from smartpass.sync.health import RosterHealth
 
 KIND_WORDS = {"initial": "first roster sync", "nightly": "nightly roster sync", "manual": "roster sync"}
@@ -71,6 +73,13 @@ def build_report(
                 lines.append(f"- {finding.message} Fix: {finding.fix}")
         else:
             lines += ["", "Roster health: nothing to fix."]
+    link = link_for_report(district.tenant_id)
+    if link:
+        lines += [
+            "",
+            f"Your district's sync status and what to fix (this link works for {LINK_TTL.days} days):",
+            link,
+        ]
     lines += ["", f"ClassLink tenant {district.tenant_id}; run {run.run_id}."]
     data = {
         "tenant_id": district.tenant_id,

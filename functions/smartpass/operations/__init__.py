@@ -1,0 +1,1 @@
+"""What operators ask of the system (CLI and status page): overviews, actions, checks; no Lambda imports."""
