@@ -18,6 +18,8 @@ app = typer.Typer(
     "stack (--stack NAME, with the usual AWS profile and region).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Docstrings are wrapped at 110 columns in the source: markdown joins their lines again.
+    rich_markup_mode="markdown",
 )
 app.add_typer(districts.app, name="districts")
 app.add_typer(syncs.app, name="sync")

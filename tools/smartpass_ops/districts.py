@@ -1,9 +1,331 @@
-"""`smartpass-ops districts ...`"""
+"""`smartpass-ops districts ...`: list, show, register by hand, pause, resume, settings.
+
+Domain calls live in smartpass.operations (the status page reads the same ones); this module
+only parses options and draws. Domain modules are imported inside the commands, so `--help`
+and `districts list` do not pay for what other commands need.
+"""
 
 from __future__ import annotations
 
+import time
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+from rich import box
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from smartpass_ops import render
+from smartpass_ops.render import Operator
+
+if TYPE_CHECKING:
+    from smartpass.onboarding.connect import OnboardingServices
+    from smartpass.operations.overview import DistrictDetail, SettingsView
+    from smartpass_ops.target import Target
 
 app = typer.Typer(
     help="Districts: list, detail, register by hand, pause, resume, settings.", no_args_is_help=True
 )
+
+CONNECTION_CHECK_SECONDS = 60.0  # the time a hand registration or resume gives its check
+
+
+def _target(ctx: typer.Context) -> Target:
+    from smartpass_ops.cli import target  # cli.py imports this module
+
+    return target(ctx)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
+) -> None:
+    """Every district: state, last run, its counts and what it said."""
+    _target(ctx)
+    from smartpass.operations.overview import list_districts, to_plain
+
+    districts = list_districts()
+    if as_json:
+        render.print_json([to_plain(d) for d in districts])
+        return
+    if not districts:
+        render.out().print("No districts yet: none found by the ClassLink poll or registered by hand.")
+        return
+    title = f"{len(districts)} district{'' if len(districts) == 1 else 's'}"
+    table = Table(title=title, title_justify="left", caption=render.COUNTS_LEGEND, box=box.SIMPLE_HEAD)
+    for name in ("Tenant", "Name", "State", "Last run", "Finished", "Counts", "Note"):
+        # Short, fixed columns stay on one line; a long name or note folds.
+        table.add_column(name, overflow="fold", no_wrap=name not in ("Name", "Note"))
+    for d in districts:
+        last = d.last_run
+        note = (last.message if last and last.state in ("held", "failed") else None) or d.state_reason or ""
+        table.add_row(
+            Text(d.tenant_id),
+            Text(d.name),
+            render.state(d.state),
+            render.state(f"{last.kind} {last.state}") if last else render.state(None),
+            render.when(last.finished_at) if last else "-",
+            render.counts(last.counts, short=True) if last else "-",
+            Text(note),
+        )
+    render.out().print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    tenant_id: Annotated[str, typer.Argument(help="ClassLink tenant id")],
+    runs: Annotated[int, typer.Option(help="how many recent runs", min=1, max=100)] = 10,
+    history: Annotated[int, typer.Option(help="how many history events", min=1, max=500)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
+) -> None:
+    """One district: its state and settings, recent runs with counts and findings, history."""
+    _target(ctx)
+    from smartpass.operations.overview import UnknownDistrict, district_detail, to_plain
+
+    try:
+        detail = district_detail(tenant_id, runs=runs, history=history)
+    except UnknownDistrict as exc:
+        render.fail(str(exc))
+    if as_json:
+        plain = to_plain(detail)
+        plain["contact_email"] = render.masked_email(detail.contact_email)  # as in the table
+        render.print_json(plain)
+        return
+    _print_detail(detail)
+
+
+def _print_detail(detail: DistrictDetail) -> None:
+    console = render.out()
+    d = detail.district
+    lines = [
+        f"[bold]{escape(d.name)}[/bold]  (ClassLink tenant {escape(d.tenant_id)})",
+        f"State: {render.state(d.state).markup}  {escape(d.state_reason or '')}",
+        f"Registered: {detail.registration}, connection {detail.connection_mode}; "
+        f"connected {render.when(detail.connected_at)}; first synced {render.when(detail.first_synced_at)}",
+        f"Report address: {render.masked_email(detail.contact_email)}",
+    ]
+    if detail.paused_by:
+        lines.append(f"Paused by {escape(detail.paused_by)}: only an operator resumes it")
+    if detail.running_run_id:
+        lines.append(f"Running now: {escape(detail.running_run_id)}")
+    console.print(Panel("\n".join(lines), title="District", title_align="left"))
+    console.print(_settings_table(detail.settings))
+
+    table = Table(title="Recent runs (newest first)", title_justify="left", caption=render.COUNTS_LEGEND)
+    for name in ("Run", "Kind", "State", "Started", "Finished", "Counts", "Notes"):
+        table.add_column(name, overflow="fold", no_wrap=name == "Run")
+    for run in detail.runs:
+        notes = [*run.findings, *([run.error] if run.error else [])]
+        if run.decided_by:
+            notes.append(f"decided by {run.decided_by}")
+        table.add_row(
+            run.run_id,
+            run.kind,
+            render.state(run.state),
+            render.when(run.started_at),
+            render.when(run.finished_at),
+            render.counts(run.counts, short=True),
+            Text("\n".join(notes)),
+        )
+    console.print(table if detail.runs else "No runs yet.")
+
+    latest = next((r for r in detail.runs if r.health or r.synced), None)
+    if latest is not None:
+        synced = ", ".join(f"{v} {k}" for k, v in latest.synced.items()) or "-"
+        health = Table(title=f"Roster health (run {latest.run_id}): synced {synced}", title_justify="left")
+        for name in ("Finding", "Count", "What it means", "Fix"):
+            health.add_column(name, overflow="fold")
+        for finding in latest.health:
+            health.add_row(finding.code, str(finding.count), Text(finding.message), Text(finding.fix))
+        console.print(health if latest.health else f"Roster health: no findings (synced {synced}).")
+
+    events = Table(title="History (newest first)", title_justify="left")
+    for name in ("When", "What", "From", "To", "Who", "Why"):
+        events.add_column(name, overflow="fold")
+    for e in detail.history:
+        events.add_row(
+            render.when(e.at), e.kind, e.from_state or "", e.to_state or "", Text(e.actor), Text(e.reason)
+        )
+    console.print(events)
+
+
+def _settings_table(settings: SettingsView) -> Table:
+    table = Table(title="Sync settings", title_justify="left", show_header=False)
+    table.add_column("Setting")
+    table.add_column("Value", overflow="fold")
+    table.add_row(
+        "Deactivation threshold",
+        f"{settings.threshold_percent:g}% of a collection's active records, at least "
+        f"{settings.threshold_minimum} (more is held for approval)",
+    )
+    table.add_row("Blackout dates", ", ".join(settings.blackout_dates) or "none")
+    table.add_row("Collections", ", ".join(settings.collections))
+    overrides = ", ".join(f"{k}={v or '(left out)'}" for k, v in settings.role_mapping.items())
+    table.add_row("Role mapping", overrides or "defaults")
+    table.add_row("Page size", str(settings.page_size))
+    return table
+
+
+def _services(target: Target) -> OnboardingServices:
+    # The poll's own services: the same secret writes, connection check and sync queue.
+    from invite_handler.services import build_services
+
+    deadline = time.monotonic() + CONNECTION_CHECK_SECONDS
+    return build_services(target.settings, lambda: max(deadline - time.monotonic(), 0.0))
+
+
+@app.command()
+def register(
+    ctx: typer.Context,
+    tenant_id: Annotated[str, typer.Argument(help="ClassLink tenant id")],
+    name: Annotated[str, typer.Option("--name", help="the district's name")],
+    key: Annotated[str, typer.Option("--key", help="OAuth1 key (Roster Server -> App Overview -> API)")],
+    endpoint: Annotated[str, typer.Option("--endpoint", help="the district's Roster Server URL (https)")],
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            "--secret", help="OAuth1 secret; asked for without echo when left out", show_default=False
+        ),
+    ] = None,
+    contact_email: Annotated[
+        str | None, typer.Option("--contact-email", help="where the district's reports go")
+    ] = None,
+    operator: Operator = None,
+) -> None:
+    """Register a district by hand with the OAuth1 key, secret and endpoint it sent.
+
+    Its connection is checked and its first sync queued, as for a district the poll finds."""
+    who = render.operator_name(operator)
+    if secret is None:
+        secret = typer.prompt("OAuth1 secret", hide_input=True)
+    t = _target(ctx)
+    from smartpass.onboarding.register import RegistrationError, register_district
+
+    try:
+        outcome = register_district(
+            tenant_id, name, key, secret, endpoint, who, _services(t), contact_email=contact_email
+        )
+    except RegistrationError as exc:
+        render.fail(str(exc))
+    if not outcome.connected:
+        render.fail(f"{name} is registered but could not be connected: {outcome.reason}")
+    render.out().print(f"[green]Registered[/green] {escape(name)} ({tenant_id}): {escape(outcome.reason)}")
+    if outcome.queued_run_id:
+        render.out().print(
+            f"First sync queued: {outcome.queued_run_id}\n"
+            f"Follow it: smartpass-ops sync follow {tenant_id} '{outcome.queued_run_id}'"
+        )
+
+
+@app.command()
+def pause(
+    ctx: typer.Context,
+    tenant_id: Annotated[str, typer.Argument(help="ClassLink tenant id")],
+    reason: Annotated[str, typer.Option("--reason", help="why (kept in the district's history)")],
+    operator: Operator = None,
+) -> None:
+    """Pause a district: no sync runs until an operator resumes it (the ClassLink poll does not)."""
+    who = render.operator_name(operator)
+    _target(ctx)
+    from smartpass.operations.district_admin import AdminError, pause_district
+
+    try:
+        pause_district(tenant_id, who, reason)
+    except AdminError as exc:
+        render.fail(str(exc))
+    render.out().print(Text(f"Paused {tenant_id}: {reason}"))
+
+
+@app.command()
+def resume(
+    ctx: typer.Context,
+    tenant_id: Annotated[str, typer.Argument(help="ClassLink tenant id")],
+    operator: Operator = None,
+) -> None:
+    """Resume a paused district: its connection is checked and a catch-up sync queued."""
+    who = render.operator_name(operator)
+    t = _target(ctx)
+    from smartpass.operations.district_admin import AdminError, resume_district
+
+    try:
+        outcome = resume_district(tenant_id, who, _services(t))
+    except AdminError as exc:
+        render.fail(str(exc))
+    if outcome.state == "error":
+        render.fail(f"resumed {tenant_id}, but its connection check failed: {outcome.message}")
+    render.out().print(Text(f"Resumed {tenant_id} ({outcome.state}): {outcome.message}"))
+    if outcome.queued_run_id:
+        render.out().print(
+            f"Sync queued: {outcome.queued_run_id}\n"
+            f"Follow it: smartpass-ops sync follow {tenant_id} '{outcome.queued_run_id}'"
+        )
+
+
+@app.command()
+def settings(
+    ctx: typer.Context,
+    tenant_id: Annotated[str, typer.Argument(help="ClassLink tenant id")],
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="hold a run that would deactivate more than this % of a collection"),
+    ] = None,
+    threshold_minimum: Annotated[
+        int | None, typer.Option(help="...but never hold for fewer than this many records")
+    ] = None,
+    blackout: Annotated[
+        list[str] | None,
+        typer.Option(help="a date (YYYY-MM-DD) with no nightly sync; repeat; replaces the list"),
+    ] = None,
+    clear_blackout: Annotated[
+        bool, typer.Option("--clear-blackout", help="remove every blackout date")
+    ] = False,
+    collections: Annotated[
+        list[str] | None,
+        typer.Option(help="collections to sync (terms, orgs, users, classes, enrollments); repeat or a,b"),
+    ] = None,
+    role_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="CLASSLINK_ROLE=SMARTPASS_ROLE (e.g. aide=teacher, aide= leaves aides out); repeat"
+        ),
+    ] = None,
+    reset_role_map: Annotated[
+        bool, typer.Option("--reset-role-map", help="back to the default role mapping")
+    ] = False,
+    operator: Operator = None,
+) -> None:
+    """Show a district's sync settings, or change the ones given (the rest stay)."""
+    changing = any(
+        v is not None and v != [] for v in (threshold, threshold_minimum, blackout, collections, role_map)
+    ) or (clear_blackout or reset_role_map)
+    who = render.operator_name(operator) if changing else ""
+    _target(ctx)
+    from smartpass.operations.district_admin import AdminError, change_settings, plain_pairs
+    from smartpass.operations.overview import UnknownDistrict, district_detail
+
+    try:
+        if not changing:
+            current = district_detail(tenant_id, runs=1, history=1).settings
+            render.out().print(_settings_table(current))
+            return
+        if clear_blackout and blackout:
+            render.fail("give --blackout dates or --clear-blackout, not both")
+        names = [n for value in collections or [] for n in value.split(",")] if collections else None
+        saved = change_settings(
+            tenant_id,
+            who,
+            threshold_percent=threshold,
+            threshold_minimum=threshold_minimum,
+            blackout_dates=[] if clear_blackout else (blackout or None),
+            collections=names,
+            role_mapping=plain_pairs(role_map) if role_map else None,
+            reset_role_mapping=reset_role_map,
+        )
+    except (AdminError, UnknownDistrict) as exc:
+        render.fail(str(exc))
+    render.out().print(f"Saved the settings of {tenant_id}:")
+    render.out().print(_settings_table(saved))

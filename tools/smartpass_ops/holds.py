@@ -1,7 +1,144 @@
-"""`smartpass-ops holds ...`"""
+"""`smartpass-ops holds ...`: held runs, what one would deactivate, approve or reject it.
+
+A sample shows sourcedIds and reasons only: identifiers, never names or roster payloads.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from smartpass_ops import render
+from smartpass_ops.render import Operator
 
 app = typer.Typer(help="Held runs: what they would deactivate; approve or reject.", no_args_is_help=True)
+
+TenantId = Annotated[str, typer.Argument(help="ClassLink tenant id")]
+RunId = Annotated[str, typer.Argument(help="the held run's id (`holds list` shows it)")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
+
+
+def _open(ctx: typer.Context) -> None:
+    from smartpass_ops.cli import target  # cli.py imports this module
+
+    target(ctx)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="only this district")] = None,
+    include_stale: Annotated[
+        bool, typer.Option("--all", help="also holds a later run has superseded")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
+) -> None:
+    """Held runs waiting for a decision, newest first."""
+    _open(ctx)
+    from smartpass.operations.held_runs import list_held_runs
+    from smartpass.operations.overview import to_plain
+
+    try:
+        held = list_held_runs(tenant, include_stale=include_stale)
+    except LookupError as exc:
+        render.fail(str(exc))
+    if as_json:
+        render.print_json([to_plain(h) for h in held])
+        return
+    if not held:
+        render.out().print("No held runs waiting for a decision.")
+        return
+    table = Table(title=f"{len(held)} held run(s)", title_justify="left")
+    for name in ("Tenant", "District", "Run", "Kind", "Held", "Would deactivate", "Why"):
+        table.add_column(name, overflow="fold", no_wrap=name == "Run")
+    for h in held:
+        why = "; ".join(h.reasons) + (" (stale: a later run decided afresh)" if h.stale else "")
+        table.add_row(
+            h.tenant_id,
+            Text(h.district_name),
+            h.run_id,
+            h.kind,
+            render.when(h.finished_at),
+            str(h.held_deactivations),
+            Text(why),
+        )
+    render.out().print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    tenant_id: TenantId,
+    run_id: RunId,
+    sample: Annotated[int, typer.Option(help="how many records to show", min=0, max=500)] = 20,
+) -> None:
+    """What a held run would deactivate: counts by collection and reason, and a sample."""
+    _open(ctx)
+    from smartpass.sync.holds import HoldError, review_hold
+
+    try:
+        review = review_hold(tenant_id, run_id, sample_size=sample)
+    except HoldError as exc:
+        render.fail(str(exc))
+    console = render.out()
+    console.print(f"Run {escape(run_id)} of {escape(tenant_id)} would deactivate {review.total} record(s).")
+    counts = Table(title="By collection and reason", title_justify="left")
+    for name in ("Collection", "Reason", "Records"):
+        counts.add_column(name)
+    for collection, reasons in sorted(review.by_collection.items()):
+        for reason, count in sorted(reasons.items()):
+            counts.add_row(collection, reason, str(count))
+    console.print(counts)
+    if review.sample:
+        table = Table(title=f"Sample ({len(review.sample)} of {review.total})", title_justify="left")
+        for name in ("Collection", "sourcedId", "Reason"):
+            table.add_column(name)
+        for collection, sourced_id, reason in review.sample:
+            table.add_row(collection, Text(sourced_id), reason)
+        console.print(table)
+    console.print(Text(f"Approve: smartpass-ops holds approve {tenant_id} '{run_id}'"))
+    console.print(Text(f"Reject:  smartpass-ops holds reject {tenant_id} '{run_id}'"))
+
+
+@app.command()
+def approve(
+    ctx: typer.Context, tenant_id: TenantId, run_id: RunId, operator: Operator = None, yes: Yes = False
+) -> None:
+    """Apply the held deactivations (each only if the record is still as it was when held)."""
+    who = render.operator_name(operator)
+    _open(ctx)
+    from smartpass.sync.holds import HoldError, approve_hold, review_hold
+
+    try:
+        total = review_hold(tenant_id, run_id, sample_size=0).total
+        if not yes:
+            typer.confirm(f"Deactivate {total} record(s) of district {tenant_id}?", abort=True)
+        result = approve_hold(tenant_id, run_id, operator=who)
+    except HoldError as exc:
+        render.fail(str(exc))
+    render.out().print(
+        f"Approved by {escape(who)}: {result['applied']} deactivated, "
+        f"{result['no_longer_applicable']} no longer applicable (changed or back since the hold)."
+    )
+
+
+@app.command()
+def reject(
+    ctx: typer.Context, tenant_id: TenantId, run_id: RunId, operator: Operator = None, yes: Yes = False
+) -> None:
+    """Drop the held deactivations: nothing is deactivated; the next sync decides afresh."""
+    who = render.operator_name(operator)
+    _open(ctx)
+    from smartpass.sync.holds import HoldError, reject_hold
+
+    try:
+        if not yes:
+            typer.confirm(f"Drop the held deactivations of run {run_id}?", abort=True)
+        reject_hold(tenant_id, run_id, operator=who)
+    except HoldError as exc:
+        render.fail(str(exc))
+    render.out().print(f"Rejected by {escape(who)}: nothing was deactivated.")

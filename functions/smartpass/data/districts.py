@@ -71,6 +71,7 @@ class District(BoundModel):
     name = UnicodeAttribute()
     state = UnicodeAttribute(default=DistrictState.CONNECTING.value)
     state_reason = UnicodeAttribute(null=True)
+    paused_by = UnicodeAttribute(null=True)  # "operator:<name>": the poll never resumes it
     connection_mode = UnicodeAttribute(default=ConnectionMode.PROXY.value)
     # The Secrets Manager id of this district's OneRoster credentials; never the credentials.
     credentials_secret_id = UnicodeAttribute(null=True)

@@ -8,7 +8,8 @@ ones that need it.
   failed to parse we pause nobody: that tenant might be the unparsable row. An empty list
   while districts are connected is treated as ClassLink failing in a success-shaped way
   (prior-art takeaway 5), not as every district leaving at once.
-- Districts an operator registered by hand are not the Partner API's to change.
+- Districts an operator registered by hand are not the Partner API's to change, nor are the
+  ones an operator paused (`paused_by`): only an operator resumes those.
 Every change is recorded in the district's history with the actor `classlink-poll`.
 """
 
@@ -253,7 +254,9 @@ def _one_listed(
         district.update(actions=[District.name.set(row.tenant_name)], add_version_condition=False)
         record_event(tenant_id, "renamed", ACTOR, f"renamed in ClassLink from {old!r} to {row.tenant_name!r}")
         result.renamed.append(tenant_id)
-    if district.state == DistrictState.PAUSED.value and change_state(
+    # A district an operator paused stays paused until an operator resumes it.
+    paused_by_poll = district.state == DistrictState.PAUSED.value and district.paused_by is None
+    if paused_by_poll and change_state(
         district,
         DistrictState.CONNECTING.value,
         "sharing re-enabled in ClassLink; connecting again",
@@ -264,7 +267,7 @@ def _one_listed(
             District.oneroster_application_id.set(row.oneroster_application_id),
             District.onboarding_request.remove(),
         ],
-        condition=District.state == DistrictState.PAUSED.value,
+        condition=(District.state == DistrictState.PAUSED.value) & District.paused_by.does_not_exist(),
     ):
         result.resumed.append(tenant_id)
         district.refresh(consistent_read=True)

@@ -4,6 +4,10 @@ Identity is (TenantId, SourcedId) from my/info (classlink-facts A5: ClassLink co
 SourcedId equals the OneRoster sourcedId), then the ClassLink UserId stored at an earlier
 sign-in (for a district without OneRoster SourcedId, or a sourcedId that changed). Never by
 e-mail. A refusal carries a reason code, the same one the page, the log line and the metric use.
+
+The rules about the district and the rostered user are plain functions (`district_refusals`,
+`user_refusals`), so the operators' sign-in check (smartpass.operations.signin_check) applies
+exactly the rules a sign-in does.
 """
 
 from __future__ import annotations
@@ -46,16 +50,40 @@ class Refusal:
     reason: str  # district_not_connected, district_paused, district_not_synced, user_not_shared, ...
 
 
+def district_refusals(district: District | None) -> list[str]:
+    """Why nobody of this district can sign in now (empty: the district allows sign-in), most
+    telling first: a sign-in is refused with the first, the operators' check shows them all."""
+    if district is None:
+        return ["district_not_connected"]
+    reasons = []
+    if district.state == DistrictState.PAUSED.value or not district.sharing_enabled:
+        reasons.append("district_paused")
+    if district.first_synced_at is None:
+        reasons.append("district_not_synced")
+    return reasons
+
+
+def user_refusals(user: RosterUser) -> list[str]:
+    """Why this rostered user cannot sign in (empty: they may), in the order a sign-in checks."""
+    reasons = []
+    if not user.active:
+        reasons.append("user_deactivated")
+    if not user.enabled_user:
+        reasons.append("user_disabled")
+    if user.app_role not in ALLOWED_APP_ROLES:
+        reasons.append("role_not_allowed")
+    return reasons
+
+
 def _district(tenant_id: str) -> District | Refusal:
     try:
         # Only what the decision needs: a district's item carries its settings and last run.
-        district = District.get(tenant_id, attributes_to_get=DISTRICT_FIELDS)
+        district: District | None = District.get(tenant_id, attributes_to_get=DISTRICT_FIELDS)
     except District.DoesNotExist:
-        return Refusal("district_not_connected")
-    if district.state == DistrictState.PAUSED.value or not district.sharing_enabled:
-        return Refusal("district_paused")
-    if district.first_synced_at is None:
-        return Refusal("district_not_synced")
+        district = None
+    refusals = district_refusals(district)
+    if district is None or refusals:  # an unknown district has its own refusal
+        return Refusal(refusals[0])
     return district
 
 
@@ -86,12 +114,9 @@ def resolve_person(info: MyInfo, id_token_claims: dict[str, Any]) -> Person | Re
     if user.classlink_user_id and user.classlink_user_id != info.user_id:
         # This rostered user signed in before as another ClassLink account.
         return Refusal("identity_conflict")
-    if not user.active:
-        return Refusal("user_deactivated")
-    if not user.enabled_user:
-        return Refusal("user_disabled")
-    if user.app_role not in ALLOWED_APP_ROLES:
-        return Refusal("role_not_allowed")
+    refusals = user_refusals(user)
+    if refusals:
+        return Refusal(refusals[0])
     if not _record_sign_in(user, info.user_id):
         return Refusal("identity_conflict")  # another ClassLink account linked it a moment ago
     return Person(
