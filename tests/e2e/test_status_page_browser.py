@@ -23,7 +23,7 @@ from smartpass.data.districts import District
 from smartpass.data.sync_runs import SyncRun
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
-from smartpass_ops.status_page import SigningProxy
+from smartpass_ops.signing_proxy import SigningProxy
 from tests.integration.onboarding_helpers import poll
 from tests.integration.sync_helpers import TENANT, sync
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from local_stack.stack import LocalStack
-from smartpass_ops.status_page import SigningProxy
+from smartpass_ops.signing_proxy import SigningProxy
 from smartpass_ops.target import from_ready_file
 from tests.integration.onboarding_helpers import poll
 from tests.ops.conftest import Ops

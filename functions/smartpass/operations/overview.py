@@ -136,17 +136,14 @@ class DistrictDetail:
     history: tuple[HistoryEvent, ...]  # newest first
 
 
-# What a DistrictSummary is made of: the list's scan asks for these only (settings, connection
-# details and the onboarding request are not what a list shows, and on AWS less is sent). On the
-# local stack each one counts twice: moto's Scan converts the whole item once per projected
-# attribute, and its response serializer walks every attribute value returned
-# (bench/ops_districts.py measures both).
-SUMMARY_ATTRIBUTES = ("tenant_id", "name", "state", "state_reason", "last_run")
+# The list reads whole items. A projection would not make the Scan cheaper on AWS (read capacity
+# is charged on the items' full size either way), and on the local stack moto converts the
+# whole item once per projected attribute, which made the list slower (bench/ops_districts.py).
 
 
 def list_districts() -> list[DistrictSummary]:
-    """Every district, by name: one (paged) scan of the summary attributes, nothing per district."""
-    scan = District.scan(consistent_read=True, attributes_to_get=list(SUMMARY_ATTRIBUTES))
+    """Every district, by name: one (paged) scan of the table, nothing per district."""
+    scan = District.scan(consistent_read=True)
     return sorted((summarize(d) for d in scan), key=lambda s: (s.name.lower(), s.tenant_id))
 
 
