@@ -108,6 +108,14 @@ def test_a_hold_superseded_by_a_later_run_is_stale(held: str, stack: LocalStack,
     assert (stale["run_id"], stale["stale"]) == (held, True)
     result = ops("holds", "approve", TENANT, held, "--operator", "alice", "--yes")
     assert result.exit_code == 1 and "stale" in result.stderr
+    # It can be closed, and that leaves the district to the later run's verdict.
+    District.get(TENANT).update(actions=[District.state_reason.set("kept by the later run")])
+    result = ops("holds", "reject", TENANT, held, "--operator", "alice", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert SyncRun.get(TENANT, held).state == "rejected"
+    district = District.get(TENANT)
+    assert (district.state, district.state_reason) == (DistrictState.ACTIVE.value, "kept by the later run")
+    assert json.loads(ops("holds", "list", "--all", "--json").stdout) == []
 
 
 def test_show_of_a_run_that_is_not_held_says_so(

@@ -40,19 +40,23 @@ class HoldReview:
         return sum(sum(c.values()) for c in self.by_collection.values())
 
 
-def _held_run(tenant_id: str, run_id: str) -> SyncRun:
+def _later_decisions(tenant_id: str, run_id: str) -> list[str]:
+    return [
+        r.run_id
+        for r in SyncRun.query(tenant_id, SyncRun.run_id > run_id, consistent_read=True)
+        if r.state in SUPERSEDING
+    ]
+
+
+def _held_run(tenant_id: str, run_id: str, allow_stale: bool = False) -> SyncRun:
     try:
         run = SyncRun.get(tenant_id, run_id, consistent_read=True)
     except SyncRun.DoesNotExist:
         raise HoldError(f"no run {run_id} for district {tenant_id}") from None
     if run.state != SyncState.HELD.value:
         raise HoldError(f"run {run_id} is {run.state}, not held")
-    later = [
-        r.run_id
-        for r in SyncRun.query(tenant_id, SyncRun.run_id > run_id, consistent_read=True)
-        if r.state in SUPERSEDING
-    ]
-    if later:
+    later = _later_decisions(tenant_id, run_id)
+    if later and not allow_stale:
         raise HoldError(
             f"a later run ({later[-1]}) has decided afresh; this hold is stale and cannot be applied"
         )
@@ -100,13 +104,19 @@ def approve_hold(tenant_id: str, run_id: str, operator: str) -> dict[str, int]:
 
 
 def reject_hold(tenant_id: str, run_id: str, operator: str) -> None:
-    run = _held_run(tenant_id, run_id)
+    """Drop the held deactivations. A stale hold (a later run decided afresh) may be rejected
+    too, to close it; it then leaves the district's state to that later run."""
+    run = _held_run(tenant_id, run_id, allow_stale=True)
+    stale = bool(_later_decisions(tenant_id, run_id))
     district = District.get(tenant_id, consistent_read=True)
     ProgressParts(tenant_id, run_id, utcnow()).delete([HELD])
-    _decide(run, district, SyncState.REJECTED.value, operator, f"rejected by {operator}")
+    note = f"rejected by {operator}" + (" (stale: a later run had decided afresh)" if stale else "")
+    _decide(run, district, SyncState.REJECTED.value, operator, note, restore_district=not stale)
 
 
-def _decide(run: SyncRun, district: District, state: str, operator: str, note: str) -> None:
+def _decide(
+    run: SyncRun, district: District, state: str, operator: str, note: str, restore_district: bool = True
+) -> None:
     run.update(
         actions=[
             SyncRun.state.set(state),
@@ -114,5 +124,5 @@ def _decide(run: SyncRun, district: District, state: str, operator: str, note: s
             SyncRun.findings.set(cast("Any", [*(run.findings or []), note])),
         ]
     )
-    if district.state == DistrictState.HELD.value:
+    if restore_district and district.state == DistrictState.HELD.value:
         set_district_state(district, DistrictState.ACTIVE.value, note, None, f"operator:{operator}")
