@@ -79,10 +79,10 @@ class IamAuthorizer:
             return None
         if len(parts) != 5 or parts[1:] != [amz_date[:8], self.region, SERVICE, "aws4_request"]:
             return None
-        if not hmac.compare_digest(parts[0], self.access_key):
+        if not hmac.compare_digest(parts[0].encode(), self.access_key.encode()):
             return None
         if self.session_token is not None and not hmac.compare_digest(
-            request.headers.get("x-amz-security-token", ""), self.session_token
+            request.headers.get("x-amz-security-token", "").encode(), self.session_token.encode()
         ):
             return None
         signed = found["signed"].split(";")
@@ -91,7 +91,9 @@ class IamAuthorizer:
         claimed_hash = request.headers.get("x-amz-content-sha256")
         if claimed_hash is not None and claimed_hash != hashlib.sha256(request.body).hexdigest():
             return None
-        if not hmac.compare_digest(self._signature(request, signed, amz_date), found["signature"]):
+        if not hmac.compare_digest(
+            self._signature(request, signed, amz_date).encode(), found["signature"].encode()
+        ):
             return None
         return {
             "accessKey": self.access_key,

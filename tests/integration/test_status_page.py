@@ -168,6 +168,23 @@ def test_a_badly_signed_request_is_forbidden(stack: LocalStack, credentials: Cre
     assert _console_calls(stack) == 0
 
 
+def test_a_credential_with_characters_no_key_has_is_forbidden_not_an_error(stack: LocalStack) -> None:
+    assert stack.gateway is not None
+    now = datetime.now(UTC)
+    scope = f"{now:%Y%m%d}/{REGION}/execute-api/aws4_request"
+    response = requests.get(
+        f"{stack.gateway.url}/ops/status.json",
+        headers={
+            "X-Amz-Date": f"{now:%Y%m%dT%H%M%SZ}",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=l\u00f3cal/{scope}, "
+            "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
+        },
+        timeout=10,
+    )
+    assert (response.status_code, response.json()) == (403, {"message": "Forbidden"})
+    assert _console_calls(stack) == 0
+
+
 def test_a_signature_older_than_five_minutes_is_forbidden(stack: LocalStack) -> None:
     now = datetime.now(UTC)
     stale = signed_get(stack, "/ops/status.json", at=now - timedelta(minutes=6))

@@ -67,6 +67,10 @@ def test_the_proxy_signs_requests_so_the_iam_protected_page_opens(
         "/district/status?token=x",
         "/ops/../sso/classlink/launch",
         "/ops/%2e%2e/health",
+        # A request target that is not a path must not choose where the signed request goes.
+        "a.evil.example:/ops/status",
+        "http://evil.example/ops/status",
+        "//evil.example/ops/status",
     ],
 )
 def test_only_operator_pages_go_through_the_proxy(stack: LocalStack, proxy: SigningProxy, path: str) -> None:

@@ -81,10 +81,18 @@ class SigningProxy:
         return host in (f"127.0.0.1:{self.port}", f"localhost:{self.port}")
 
     def forward(self, method: str, raw_path: str, accept: str | None) -> requests.Response:
+        if not proxied_path(raw_path):
+            raise ProxyError("only /ops/... is forwarded")
+        # The URL is the upstream's scheme and host with the request's path and query: nothing
+        # in the request line can choose where the signed request goes.
+        target = urlsplit(raw_path)
+        query = f"?{target.query}" if target.query else ""
         prepared = requests.Request(
-            method, f"{self.upstream}{raw_path}", headers={"Accept": accept or "*/*"}
+            method, f"{self.upstream}{target.path}{query}", headers={"Accept": accept or "*/*"}
         ).prepare()
         assert prepared.url is not None
+        if urlsplit(prepared.url).netloc != urlsplit(self.upstream).netloc:
+            raise ProxyError("the request would leave the stack's HTTP API")
         credentials = self.session.get_credentials()
         if credentials is None:
             raise ProxyError("the AWS credentials are gone (expired profile?)")
@@ -99,8 +107,14 @@ class SigningProxy:
 
 
 def proxied_path(raw_path: str) -> bool:
-    """Only /ops/... and nothing that climbs out of it (`/ops/../sso/session`)."""
-    path = urlsplit(raw_path).path
+    """Only /ops/... and nothing that climbs out of it (`/ops/../sso/session`). The request
+    target must be a path: `GET host:/ops/status` or `GET http://other/ops/...` is refused."""
+    if not raw_path.startswith("/") or raw_path.startswith("//"):
+        return False
+    parts = urlsplit(raw_path)
+    if parts.scheme or parts.netloc:
+        return False
+    path = parts.path
     if "%2e" in path.lower() or "\\" in path:
         return False
     return path.startswith(PROXIED_PREFIX) and posixpath.normpath(path) == path.rstrip("/")
