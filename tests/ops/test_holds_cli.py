@@ -127,3 +127,19 @@ def test_show_of_a_run_that_is_not_held_says_so(
     result = ops("holds", "show", TENANT, run.run_id)
     assert result.exit_code == 1 and "is succeeded, not held" in result.stderr
     assert ops("holds", "list").stdout.strip() == "No held runs waiting for a decision."
+
+
+def test_a_hold_is_decided_once_while_one_operator_decides_another_cannot(held: str, ops: Ops) -> None:
+    before = len(_active_users())
+    # Alice's approval has claimed the run and is applying it (as an interrupted one would leave it).
+    SyncRun.get(TENANT, held).update(actions=[SyncRun.decided_by.set("alice")])
+    result = ops("holds", "reject", TENANT, held, "--operator", "bob", "--yes")
+    assert result.exit_code == 1 and "being decided by alice" in result.stderr
+    assert SyncRun.get(TENANT, held).state == "held"
+    # Alice can finish what she started.
+    result = ops("holds", "approve", TENANT, held, "--operator", "alice", "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert SyncRun.get(TENANT, held).state == "approved"
+    assert len(_active_users()) < before
+    result = ops("holds", "reject", TENANT, held, "--operator", "bob", "--yes")
+    assert result.exit_code == 1 and "not held" in result.stderr

@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from pynamodb.exceptions import UpdateError
+
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.sync_runs import SyncRun, SyncState
@@ -73,9 +75,30 @@ def review_hold(tenant_id: str, run_id: str, sample_size: int = 20) -> HoldRevie
     return review
 
 
+def _claim(run: SyncRun, operator: str) -> None:
+    """One decision per hold: the first operator to claim it decides it (the same operator may
+    try again after an interruption). Without this, an approval applying deactivations and a
+    rejection dropping them could run at once and leave a run rejected with half applied."""
+    try:
+        run.update(
+            actions=[SyncRun.decided_by.set(operator)],
+            condition=(SyncRun.state == SyncState.HELD.value)
+            & (SyncRun.decided_by.does_not_exist() | (SyncRun.decided_by == operator)),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        latest = SyncRun.get(run.tenant_id, run.run_id, consistent_read=True)
+        raise HoldError(
+            f"run {run.run_id} is being decided by {latest.decided_by or 'someone else'} "
+            f"(it is {latest.state})"
+        ) from None
+
+
 def approve_hold(tenant_id: str, run_id: str, operator: str) -> dict[str, int]:
     """Apply the held deactivations. Returns {"applied": n, "no_longer_applicable": m}."""
     run = _held_run(tenant_id, run_id)
+    _claim(run, operator)
     district = District.get(tenant_id, consistent_read=True)
     if not acquire_lease(district, run_id, DECIDING_SECONDS):
         raise HoldError(
@@ -107,6 +130,7 @@ def reject_hold(tenant_id: str, run_id: str, operator: str) -> None:
     """Drop the held deactivations. A stale hold (a later run decided afresh) may be rejected
     too, to close it; it then leaves the district's state to that later run."""
     run = _held_run(tenant_id, run_id, allow_stale=True)
+    _claim(run, operator)
     stale = bool(_later_decisions(tenant_id, run_id))
     district = District.get(tenant_id, consistent_read=True)
     ProgressParts(tenant_id, run_id, utcnow()).delete([HELD])
