@@ -177,7 +177,8 @@ def test_an_onboarding_sync_replaced_by_a_newer_one_is_skipped_and_reported_once
         stack.drain(timeout_seconds=300)
     runs = sorted(SyncRun.query(TENANT), key=lambda r: r.run_id)
     assert [(r.kind, r.state) for r in runs] == [("initial", "skipped"), ("initial", "succeeded")]
-    assert runs[0].error is None and District.get(TENANT).state == DistrictState.ACTIVE.value
+    assert runs[0].error == "a newer onboarding sync replaced it"  # why it was skipped
+    assert District.get(TENANT).state == DistrictState.ACTIVE.value
     operators.poll()
     reports = [x for x in operators.lines if x["event"] == "report_sent" and x["tenant_id"] == TENANT]
     assert len(reports) == 1

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from local_stack.stack import LocalStack
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.roster import RosterUser
 from smartpass.data.sync_runs import SyncRun
+from smartpass.operations.district_admin import pause_district
 from smartpass.sync.runs import acquire_lease
 from tests.integration.sync_helpers import (
     TENANT,
@@ -311,3 +314,45 @@ def test_two_runs_of_one_district_delivered_together_never_sync_at_once(
     )["Attributes"]
     assert attrs["ApproximateNumberOfMessagesDelayed"] == "1"
     assert District.get(TENANT).sync_lease_run_id is None
+
+
+def test_a_pause_during_a_long_run_stops_it_before_anything_is_deactivated(
+    stack: LocalStack, synced: SandboxServer
+) -> None:
+    tenant = synced.world.tenants[int(TENANT)]
+    students = sorted(sid for sid, u in _shared_users(synced).items() if u["role"] == "student")
+    apply_change(tenant, {"op": "purge", "sourcedIds": [students[10]]})
+    _small_pages(20)
+    synced.app.faults.add(
+        Fault(kind="slow", tenant_id=int(TENANT), collection="users", params={"delay_seconds": 0.3})
+    )
+    paused = threading.Event()
+
+    def pause_after_the_first_piece() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(int(r.pieces or 0) >= 1 for r in _runs() if r.trigger == "schedule:paused"):
+                pause_district(TENANT, "alice", "a district asked us to stop")
+                paused.set()
+                return
+            time.sleep(0.05)
+
+    worker = stack.functions["NightlySyncWorkerFunction"]
+    saved = worker.timeout_seconds
+    worker.timeout_seconds = 3
+    watcher = threading.Thread(target=pause_after_the_first_piece)
+    watcher.start()
+    try:
+        run = _nightly(stack, "schedule:paused")
+    finally:
+        worker.timeout_seconds = saved
+        watcher.join()
+    assert paused.is_set()
+    run = SyncRun.get(TENANT, run.run_id)
+    assert (run.state, run.error) == (
+        "skipped",
+        "the district was paused during the run; nothing was deactivated",
+    )
+    assert RosterUser.get(TENANT, students[10]).active  # absent, but never deactivated
+    district = District.get(TENANT)
+    assert district.state == DistrictState.PAUSED.value and district.sync_lease_run_id is None

@@ -124,3 +124,9 @@ def test_a_paused_or_unknown_district_is_refused_at_once(
     assert int(stack.client("sqs").get_queue_attributes(
         QueueUrl=stack.environment["SYNC_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]["ApproximateNumberOfMessages"]) == 0  # fmt: skip
+
+
+@pytest.mark.parametrize("run_id", ["not-a-run", "2020-01-01T00:00:00.000000Z#manual#0123456789ab"])
+def test_following_a_run_that_will_never_exist_fails_at_once(ops: Ops, run_id: str) -> None:
+    result = ops("sync", "follow", TENANT, run_id, "--timeout", "600")
+    assert result.exit_code == 1 and f"has no run {run_id}" in result.stderr

@@ -8,6 +8,7 @@ was decided), 1 it failed or was skipped, 3 it was held for approval, 4 it had n
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Start a manual sync and follow it to the end.", no_args_is_help=True)
 
 EXIT_FAILED, EXIT_HELD, EXIT_TIMEOUT = 1, 3, 4
+# A queued message waits at most this long for the worker (its visibility timeout is 30 minutes).
+NEVER_OPENED = timedelta(hours=1)
 OUTCOME_EXIT = {"succeeded": 0, "approved": 0, "rejected": 0, "held": EXIT_HELD}
 
 
@@ -64,9 +67,19 @@ def follow(
     interval: Annotated[float, typer.Option(help="seconds between looks", min=0.05)] = 1.0,
 ) -> None:
     """Follow a run (any kind) with a progress bar until it ends, then print its summary."""
+    from smartpass.data.sync_runs import SyncRun
     from smartpass_ops.cli import target
 
     target(ctx)
+    # A run queued a moment ago is opened when the worker takes its message; a run id that is
+    # not a run's, or whose time is long past with no run, will never appear.
+    if SyncRun.count(tenant_id, SyncRun.run_id == run_id, consistent_read=True) == 0:
+        try:
+            queued_at = datetime.fromisoformat(run_id.split("#", 1)[0])
+        except ValueError:
+            queued_at = None
+        if queued_at is None or datetime.now(UTC) - queued_at > NEVER_OPENED:
+            render.fail(f"district {tenant_id} has no run {run_id} (`districts show {tenant_id}` lists them)")
     _follow(tenant_id, run_id, timeout, interval)
 
 

@@ -75,7 +75,7 @@ def run_progress(tenant_id: str, run_id: str) -> RunProgress:
     view = run_view(run)
     ended = SyncState(run.state) in TERMINAL_STATES
     done, current = _position(run, names, ended)
-    message = run.error if run.state == SyncState.FAILED.value else None
+    message = run.error if run.state in (SyncState.FAILED.value, SyncState.SKIPPED.value) else None
     if run.state == SyncState.HELD.value:
         message = "; ".join(view.findings) or "held for approval"
     return RunProgress(

@@ -170,6 +170,11 @@ def handle_request(
         return _finish_what_a_crash_left(request, run, district, services, outcome)
     if request.piece == 0 and district.state not in STARTABLE[request.kind.value]:
         return _finish(run, district, outcome, SyncState.SKIPPED.value, f"district is {district.state}")
+    if request.piece > 0 and district.state == DistrictState.PAUSED.value:
+        # Paused while the run was under way (by an operator, or ClassLink's app disabled): the
+        # pieces already done stay written, nothing more is pulled and nothing is deactivated.
+        message = "the district was paused during the run; nothing was deactivated"
+        return _finish(run, district, outcome, SyncState.SKIPPED.value, message)
     if request.piece == 0 and _superseded(request, district):
         return _finish(run, district, outcome, SyncState.SKIPPED.value, "a newer onboarding sync replaced it")
     if not acquire_lease(district, run.run_id, time_left()):
@@ -263,7 +268,10 @@ def _finish(
         actions=[
             SyncRun.state.set(state),
             SyncRun.finished_at.set(now),
-            SyncRun.error.set(message) if state == SyncState.FAILED.value else SyncRun.error.remove(),
+            # why it failed, or why it was skipped (paused, superseded)
+            SyncRun.error.set(message)
+            if state in (SyncState.FAILED.value, SyncState.SKIPPED.value) and message
+            else SyncRun.error.remove(),
         ]
     )
     outcome.state = state
