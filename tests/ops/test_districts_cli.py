@@ -127,8 +127,8 @@ def test_register_by_hand_asks_for_the_secret_and_never_shows_it(
 
 def test_register_refuses_an_endpoint_in_clear_text(ops: Ops) -> None:
     result = ops(
-        "districts", "register", "2105", "--name", "X", "--key", "k", "--secret", "s",
-        "--endpoint", "http://roster.example.org", "--operator", "alice",
+        "districts", "register", "2105", "--name", "X", "--key", "k",
+        "--endpoint", "http://roster.example.org", "--operator", "alice", input="s\n",
     )  # fmt: skip
     assert result.exit_code == 1
     assert "https" in result.stderr
@@ -231,3 +231,12 @@ def test_an_action_needs_an_operator_name(ops: Ops, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("USER", "dana")  # the default, as in a shell
     result = ops("districts", "pause", TENANT, "--reason", "maintenance")
     assert result.exit_code == 1 and "no district with tenant id 2001" in result.stderr
+
+
+def test_the_secret_is_never_a_command_line_argument(ops: Ops) -> None:
+    result = ops(
+        "districts", "register", "2106", "--name", "X", "--key", "k", "--secret", "s",
+        "--endpoint", "https://roster.example.org", "--operator", "alice",
+    )  # fmt: skip
+    assert result.exit_code == 2 and "No such option" in result.stderr
+    assert District.count() == 0

@@ -131,7 +131,7 @@ def test_several_matches_are_listed_and_a_sourced_id_is_asked_for(
             by_email.setdefault(user.email.lower(), []).append(user.sourced_id)
     email, sharing = next((e, ids) for e, ids in by_email.items() if len(ids) > 1)
     result = ops("signin", "check", TENANT, email)
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "Several people" in result.stdout and "with one sourcedId" in result.stdout
     assert all(sourced_id in result.stdout for sourced_id in sharing)
     assert "YES:" not in result.stdout and "NO:" not in result.stdout

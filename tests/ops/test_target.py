@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -35,3 +37,19 @@ def test_a_file_that_is_not_a_ready_file_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--ready-file", str(path), "districts", "list"], env={"COLUMNS": "200"})
     assert result.exit_code == 2
     assert "not a local stack ready file" in result.stderr
+
+
+def test_an_unexpected_aws_error_is_said_plainly_with_its_own_exit_code(ready_file: Path) -> None:
+    ready = json.loads(ready_file.read_text())
+    ready["environment"]["DISTRICTS_TABLE"] = "smartpass-local-NoSuchTable"
+    ready_file.write_text(json.dumps(ready))
+    done = subprocess.run(
+        [sys.executable, "-m", "smartpass_ops", "--ready-file", str(ready_file), "districts", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 70  # not 1, which `signin check` and `sync` use as an answer
+    assert "Error: the command stopped on ScanError" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -7,6 +7,7 @@ and `districts list` do not pay for what other commands need.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,6 +30,7 @@ app = typer.Typer(
     help="Districts: list, detail, register by hand, pause, resume, settings.", no_args_is_help=True
 )
 
+SECRET_VARIABLE = "SMARTPASS_DISTRICT_SECRET"  # noqa: S105 (the variable's name, not a secret)
 CONNECTION_CHECK_SECONDS = 60.0  # the time a hand registration or resume gives its check
 
 
@@ -185,23 +187,18 @@ def register(
     name: Annotated[str, typer.Option("--name", help="the district's name")],
     key: Annotated[str, typer.Option("--key", help="OAuth1 key (Roster Server -> App Overview -> API)")],
     endpoint: Annotated[str, typer.Option("--endpoint", help="the district's Roster Server URL (https)")],
-    secret: Annotated[
-        str | None,
-        typer.Option(
-            "--secret", help="OAuth1 secret; asked for without echo when left out", show_default=False
-        ),
-    ] = None,
     contact_email: Annotated[
         str | None, typer.Option("--contact-email", help="where the district's reports go")
     ] = None,
     operator: Operator = None,
 ) -> None:
-    """Register a district by hand with the OAuth1 key, secret and endpoint it sent.
+    """Register a district by hand with the OAuth1 key, secret and endpoint it sent. The secret
+    is asked for without echo, or read from SMARTPASS_DISTRICT_SECRET (never an argument).
 
     Its connection is checked and its first sync queued, as for a district the poll finds."""
     who = render.operator_name(operator)
-    if secret is None:
-        secret = typer.prompt("OAuth1 secret", hide_input=True)
+    # Never a command-line argument: it would stay in the shell's history and show in `ps`.
+    secret = os.environ.get(SECRET_VARIABLE) or typer.prompt("OAuth1 secret", hide_input=True)
     t = _target(ctx)
     from smartpass.onboarding.register import RegistrationError, register_district
 

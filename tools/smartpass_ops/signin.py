@@ -15,6 +15,7 @@ from smartpass_ops.render import fail, out, print_json, state, when
 if TYPE_CHECKING:
     from smartpass.operations.signin_check import PersonFacts, RunSeen, SignInCheck
 
+EXIT_SEVERAL = 3  # 2 is a usage error, as for every command
 app = typer.Typer(help="Can this person sign in now? If not, why, and what to change.", no_args_is_help=True)
 
 
@@ -32,8 +33,8 @@ def check(
     sign-in applies, and if not, each reason and what to change. Shows the person's role,
     schools, active flag, the last sync that saw them and their last login.
 
-    Exit code: 0 they can sign in, 1 they cannot, 2 the question needs a sourcedId (several
-    people match) or is not valid."""
+    Exit code: 0 they can sign in, 1 they cannot, 3 several people match (ask again with a
+    sourcedId), 2 the question is not valid."""
     from smartpass.operations.signin_check import check_sign_in
     from smartpass_ops.cli import target
 
@@ -47,7 +48,7 @@ def check(
         _show_candidates(result)
     else:
         _show(result)
-    raise typer.Exit(2 if result.ambiguous else 0 if result.can_sign_in else 1)
+    raise typer.Exit(EXIT_SEVERAL if result.ambiguous else 0 if result.can_sign_in else 1)
 
 
 def _plain(value: Any) -> Any:
