@@ -85,7 +85,16 @@ def from_ready_file(path: str | Path) -> Target:
 
 
 def from_stack(stack_name: str, profile: str | None = None, region: str | None = None) -> Target:
+    if profile and os.environ.get("AWS_ACCESS_KEY_ID"):
+        # boto3 prefers credentials in the environment to a profile: the stack would be read
+        # with one identity and its data changed with another.
+        raise TargetError(
+            "--profile is given, but AWS_ACCESS_KEY_ID is set in the environment and would be used "
+            "instead: unset it (and AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or drop --profile"
+        )
     session = boto3.Session(profile_name=profile, region_name=region)
+    if not session.region_name:
+        raise TargetError("no AWS region: pass --region or set AWS_REGION to the stack's region")
     cloudformation = session.client("cloudformation")
     try:
         resources = {
@@ -99,17 +108,19 @@ def from_stack(stack_name: str, profile: str | None = None, region: str | None =
         function = session.client("lambda").get_function_configuration(
             FunctionName=resources[ENVIRONMENT_SOURCE]
         )
+        dead_letter_queues = {short: resources[lid] for short, lid in DEAD_LETTER_QUEUES.items()}
     except Exception as exc:  # any SDK or lookup failure means the same thing to an operator
         raise TargetError(f"cannot read stack {stack_name!r}: {exc}") from None
-    if session.region_name:
-        os.environ.setdefault("AWS_DEFAULT_REGION", session.region_name)
+    # The domain's clients and PynamoDB use boto3's default chain: the same profile and region.
+    os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = session.region_name
     if profile:
         os.environ["AWS_PROFILE"] = profile
+    boto3.setup_default_session(profile_name=profile, region_name=session.region_name)
     return _bind(
         name=stack_name,
         environment=function["Environment"]["Variables"],
         http_api_url=outputs.get("HttpApiUrl", ""),
-        dead_letter_queues={short: resources[lid] for short, lid in DEAD_LETTER_QUEUES.items()},
+        dead_letter_queues=dead_letter_queues,
         session=session,
     )
 
