@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from nightly_sync.services import publish_report  # one way to publish a report
+from nightly_sync.reporting import publish_report  # one way to publish a report
 from smartpass import aws_clients
 from smartpass.classlink.oneroster import OneRosterClient, RetryPolicy
 from smartpass.data.districts import District

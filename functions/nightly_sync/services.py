@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.utilities import parameters
 
+from nightly_sync import reporting
 from smartpass import aws_clients
 from smartpass.classlink.oneroster import Connection, OneRosterClient, RetryPolicy
 from smartpass.data.districts import District
@@ -56,16 +57,6 @@ def oneroster_client(
     )
 
 
-def publish_report(topic_arn: str, report: Report) -> None:
-    """A report to a topic, with its attributes for subscribers that filter."""
-    aws_clients.sns().publish(
-        TopicArn=topic_arn,
-        Subject=report.subject,
-        Message=report.text,
-        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in report.attributes.items()},
-    )
-
-
 def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncServices:
     def connect(district: District) -> OneRosterClient:
         return oneroster_client(settings, district, time_left)
@@ -78,17 +69,14 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncSe
         )
 
     def notify(report: Report) -> None:
-        publish_report(settings.operator_topic_arn, report)
-
-    def email(to: str, report: Report) -> None:
-        aws_clients.ses().send_email(
-            Source=settings.report_sender_email,
-            Destination={"ToAddresses": [to]},
-            Message={"Subject": {"Data": report.subject}, "Body": {"Text": {"Data": report.text}}},
-        )
+        reporting.publish_report(settings.operator_topic_arn, report)
 
     return SyncServices(
-        connect=connect, send=send, notify=notify, email=email if settings.report_sender_email else None
+        connect=connect,
+        send=send,
+        notify=notify,
+        email=reporting.emailer(settings),
+        district_link=reporting.district_linker(settings),
     )
 
 

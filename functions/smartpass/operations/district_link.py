@@ -9,26 +9,18 @@ never passes for it. It grants reading one district's status page for 14 days; n
 
 from __future__ import annotations
 
-import json
-import logging
-import threading
-import time
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 import jwt
 
-from smartpass import aws_clients
 from smartpass.data.base import utcnow
-from smartpass.settings import Settings, get_settings
+from smartpass.settings import Settings
 from smartpass.sso.session import SigningKey
 
 AUDIENCE = "smartpass-district-status"
 LINK_TTL = timedelta(days=14)
 PATH = "/district/status"
-KEY_MAX_AGE_SECONDS = 300  # as the handlers' Parameters cache: a rotated key is used within minutes
-
-log = logging.getLogger(__name__)
 
 
 class LinkRejected(ValueError):
@@ -97,31 +89,3 @@ def status_url(
     if base is None:
         return None
     return f"{base}{PATH}?{urlencode({'token': make_token(tenant_id, key, settings, now)})}"
-
-
-_key_lock = threading.Lock()
-_key_cache: tuple[float, SigningKey] | None = None
-
-
-def _signing_key(settings: Settings) -> SigningKey:
-    global _key_cache
-    with _key_lock:
-        if _key_cache is None or time.monotonic() - _key_cache[0] > KEY_MAX_AGE_SECONDS:
-            secret = aws_clients.secretsmanager().get_secret_value(
-                SecretId=settings.session_signing_key_secret_id
-            )
-            _key_cache = (time.monotonic(), SigningKey.from_secret(json.loads(secret["SecretString"])))
-        return _key_cache[1]
-
-
-def link_for_report(tenant_id: str) -> str | None:
-    """The district page's link for a report, or None when the API's address is not configured
-    or the key cannot be read: a report goes out without a link rather than not at all."""
-    settings = get_settings()
-    if api_base_url(settings) is None:
-        return None
-    try:
-        return status_url(tenant_id, _signing_key(settings), settings)
-    except Exception as exc:  # a report must never fail for its link
-        log.warning("district status link left out of the report: %s", type(exc).__name__)
-        return None

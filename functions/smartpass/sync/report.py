@@ -10,7 +10,7 @@ from typing import Any
 
 from smartpass.data.districts import District
 from smartpass.data.sync_runs import SyncRun, SyncState
-from smartpass.operations.district_link import LINK_TTL, link_for_report
+from smartpass.operations.district_link import LINK_TTL
 from smartpass.sync.health import RosterHealth
 
 KIND_WORDS = {"initial": "first roster sync", "nightly": "nightly roster sync", "manual": "roster sync"}
@@ -34,8 +34,14 @@ def _duration(seconds: float) -> str:
 
 
 def build_report(
-    district: District, run: SyncRun, state: str, why: str, health: RosterHealth | None
+    district: District,
+    run: SyncRun,
+    state: str,
+    why: str,
+    health: RosterHealth | None,
+    link: str | None = None,
 ) -> Report:
+    """`link`: the district's status page (district_link.py), when the worker could make one."""
     what = KIND_WORDS.get(run.kind, "roster sync")
     name = district.name
     seconds = float(run.seconds or 0)
@@ -73,7 +79,6 @@ def build_report(
                 lines.append(f"- {finding.message} Fix: {finding.fix}")
         else:
             lines += ["", "Roster health: nothing to fix."]
-    link = link_for_report(district.tenant_id)
     if link:
         lines += [
             "",

@@ -58,6 +58,8 @@ class SyncServices:
     send: Callable[[SyncRequest, int], None]  # a request to the sync queue, with a delay (s)
     notify: Callable[[Report], None]  # to operators (the operator topic)
     email: Callable[[str, Report], None] | None = None  # to a district contact, if set up
+    # the district status page's signed link for a report (None: no link in the report)
+    district_link: Callable[[str], str | None] | None = None
 
 
 @dataclass
@@ -345,7 +347,8 @@ def _report(
         and last.run_id != run.run_id
     ):
         return  # the same trouble as last time: operators and the district have been told
-    report = build_report(district, run, state, message, health)
+    link = services.district_link(district.tenant_id) if services.district_link else None
+    report = build_report(district, run, state, message, health, link)
     told: list[str] = []
     try:
         services.notify(report)
