@@ -201,6 +201,8 @@ def write_ready_file(path: str, ready: dict[str, Any], stack: LocalStack) -> Pat
     """The ready line and the functions' environment (names of tables, queues and secrets, no
     secret values), so smartpass-ops binds exactly what the handlers use."""
     target = Path(path)
+    target.touch(mode=0o600)  # it names the sandbox's test credentials too: this user only
+    target.chmod(0o600)
     target.write_text(json.dumps({**ready, "environment": stack.environment}, indent=2))
     return target
 

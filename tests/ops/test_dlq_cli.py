@@ -129,6 +129,11 @@ def test_a_malformed_request_is_shown_as_such_never_its_body_and_can_be_discarde
     assert listing.exit_code == 0
     assert "not JSON" in listing.stdout and "jane" not in listing.stdout
     assert "The schedule dead-letter queue is empty." in listing.stdout
+    # Never sent back: the worker would only reject it again.
+    kept = ops("dlq", "redrive", "--yes")
+    assert kept.exit_code == 1 and "can never read stay here" in kept.stdout
+    assert _depth(stack, "SyncDeadLetterQueue") == (1, 0)
+    assert _depth(stack, stack.environment["SYNC_QUEUE_URL"]) == (0, 0)
     discarded = ops("dlq", "redrive", "--discard", "--yes")
     assert discarded.exit_code == 0, discarded.stderr
     assert "Deleted 1 of 1 message(s)." in discarded.stdout

@@ -85,6 +85,9 @@ def test_approve_applies_the_held_deactivations(held: str, ops: Ops) -> None:
     assert (run.state, run.decided_by) == ("approved", "alice")
     assert District.get(TENANT).state == DistrictState.ACTIVE.value
     assert json.loads(ops("holds", "list", "--json").stdout) == []
+    # The district's last run reads as decided, not held, wherever it is shown.
+    [listed] = json.loads(ops("districts", "list", "--json").stdout)
+    assert (listed["last_run"]["state"], listed["last_run"]["counts"]["deactivated"]) == ("approved", before)
 
     again = ops("holds", "approve", TENANT, held, "--operator", "alice", "--yes")
     assert again.exit_code == 1 and "is approved, not held" in again.stderr

@@ -177,9 +177,11 @@ def test_someone_never_rostered_gets_the_sharing_rules_to_check(
     for who in (guardian["sourcedId"], guardian["email"], "nobody@nowhere.example"):
         result = ops("signin", "check", TENANT, who)
         assert result.exit_code == 1, who
-        assert "NO:" in result.stdout and REFUSALS["user_not_shared"].title in result.stdout
+        assert "NO:" in result.stdout
         [reason] = json.loads(ops("signin", "check", TENANT, who, "--json").stdout)["reasons"]
-        assert reason["code"] == "user_not_shared" and who in reason["problem"]
+        assert reason["code"] == "user_not_shared" and who in reason["title"]
+        assert "Check the spelling" in reason["problem"]
+        assert REFUSALS["user_not_shared"].title in reason["problem"]  # what the person is shown
         assert "sharing rules" in reason["fix"] and "Unenrolled Users" in reason["fix"]
         assert "Guardians are never synced" in reason["fix"]
 

@@ -99,8 +99,9 @@ def redrive_messages(
     and only then deleted from the dead-letter queue: one whose send fails stays.
 
     Schedule dead letters are not redriven: they are missed ticks, and the next tick does the
-    same work. Read them with `dlq list`, then delete them with `--discard`. `--discard` also
-    deletes sync dead letters the worker can never read."""
+    same work. Read them with `dlq list`, then delete them with `--discard`. Sync dead letters
+    the worker can never read (not JSON, not a sync request) are never redriven: `--discard`
+    deletes them."""
     from smartpass.operations import dead_letters
     from smartpass_ops.cli import target
 
@@ -114,6 +115,16 @@ def redrive_messages(
     _show(queue, dead_letters.queue_depth(sqs, url), letters)
     if queue == Queue.SCHEDULE and not discard:
         fail(SCHEDULE_NOT_REDRIVEN, code=2)
+    unreadable = [] if discard else [letter for letter in letters if letter.problem]
+    if unreadable:
+        # The worker would only reject them again, three more times: they stay, for --discard.
+        out().print(
+            f"{len(unreadable)} message(s) the worker can never read stay here (see the problem "
+            "column); delete them with --discard once read."
+        )
+        letters = [letter for letter in letters if not letter.problem]
+        if not letters:
+            raise typer.Exit(1)
     verb = "Delete" if discard else "Move back to the sync queue"
     if not yes and not typer.confirm(f"{verb}: these {len(letters)} message(s)?", default=False):
         err().print("Nothing was changed.")

@@ -359,11 +359,14 @@ def _user_reason(code: str, user: RosterUser) -> Reason:
 
 
 def _not_rostered(who: str) -> Reason:
-    return _reason(
-        "user_not_shared",
-        f"Nobody matching {who!r} is in SmartPass's roster of this district: ClassLink does not "
-        "share the person with SmartPass.",
-        f"{ADMIN} checks the SmartPass app's sharing rules in Roster Server (is the person's "
+    # The title speaks to the operator: a typo is as likely as a sharing rule.
+    return Reason(
+        code="user_not_shared",
+        title=f"No one in this district's roster matches {who!r}",
+        problem="Check the spelling, or look the person up by sourcedId or e-mail. If the person "
+        "exists in ClassLink, ClassLink does not share them with SmartPass (the sign-in shows them "
+        f"the page {REFUSALS['user_not_shared'].title!r}).",
+        fix=f"{ADMIN} checks the SmartPass app's sharing rules in Roster Server (is the person's "
         "school or group shared?), and turns on Unenrolled Users for people with no class (many "
         "teachers without sections, office staff). Guardians are never synced, nor roles the "
         "district's role mapping leaves out. The next nightly sync adds the person.",

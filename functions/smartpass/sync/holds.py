@@ -15,10 +15,11 @@ from typing import Any, cast
 from pynamodb.exceptions import UpdateError
 
 from smartpass.data.base import utcnow
-from smartpass.data.districts import District, DistrictState
+from smartpass.data.districts import District, DistrictState, RunSummary
 from smartpass.data.sync_runs import SyncRun, SyncState
 from smartpass.sync.collections import COLLECTIONS
 from smartpass.sync.progress import HELD, ProgressParts
+from smartpass.sync.runner import plain_map
 from smartpass.sync.runs import acquire_lease, release_lease, set_district_state
 from smartpass.sync.store import RosterStore
 
@@ -120,7 +121,14 @@ def approve_hold(tenant_id: str, run_id: str, operator: str) -> dict[str, int]:
                 f"the held deactivations of run {run_id} have expired; start a new sync to decide afresh"
             )
         parts.delete([HELD])
-        _decide(run, district, SyncState.APPROVED.value, operator, f"approved by {operator}")
+        _decide(
+            run,
+            district,
+            SyncState.APPROVED.value,
+            operator,
+            f"approved by {operator}",
+            deactivated=outcome["applied"],
+        )
     finally:
         release_lease(district, run_id)
     return {"applied": outcome["applied"], "no_longer_applicable": outcome["no_longer_applicable"]}
@@ -139,7 +147,13 @@ def reject_hold(tenant_id: str, run_id: str, operator: str) -> None:
 
 
 def _decide(
-    run: SyncRun, district: District, state: str, operator: str, note: str, restore_district: bool = True
+    run: SyncRun,
+    district: District,
+    state: str,
+    operator: str,
+    note: str,
+    restore_district: bool = True,
+    deactivated: int = 0,
 ) -> None:
     run.update(
         actions=[
@@ -148,5 +162,13 @@ def _decide(
             SyncRun.findings.set(cast("Any", [*(run.findings or []), note])),
         ]
     )
+    last = district.last_run
+    if last is not None and last.run_id == run.run_id:
+        # The district's last run is now decided: lists and the sign-in check show it so.
+        decided = RunSummary(
+            run_id=last.run_id, kind=last.kind, state=state, finished_at=last.finished_at, message=note
+        )
+        decided.counts = {**plain_map(last.counts), "deactivated": deactivated}
+        district.update(actions=[District.last_run.set(decided)], add_version_condition=False)
     if restore_district and district.state == DistrictState.HELD.value:
         set_district_state(district, DistrictState.ACTIVE.value, note, None, f"operator:{operator}")
