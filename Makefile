@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 $(STAMP): requirements.txt requirements-ops.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "Python 3.13 is required (pyenv: see .python-version)")'
-	@echo "creating $(VENV) from requirements.txt and requirements-dev.txt" >&2
+	@echo "creating $(VENV) from requirements.txt, requirements-ops.txt and requirements-dev.txt" >&2
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --upgrade pip >&2
 	@$(BIN)/pip install -q -e '.[dev]' >&2

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -35,6 +33,7 @@ def check(
 
     Exit code: 0 they can sign in, 1 they cannot, 3 several people match (ask again with a
     sourcedId), 2 the question is not valid."""
+    from smartpass.operations.overview import to_plain
     from smartpass.operations.signin_check import check_sign_in
     from smartpass_ops.cli import target
 
@@ -43,22 +42,12 @@ def check(
         fail("name the person: a sourcedId, an e-mail, a username or a name", code=2)
     result = check_sign_in(tenant_id.strip(), who)
     if as_json:
-        print_json(_plain(dataclasses.asdict(result)) | {"ambiguous": result.ambiguous})
+        print_json(to_plain(result) | {"ambiguous": result.ambiguous})
     elif result.ambiguous:
         _show_candidates(result)
     else:
         _show(result)
     raise typer.Exit(EXIT_SEVERAL if result.ambiguous else 0 if result.can_sign_in else 1)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _show_candidates(result: SignInCheck) -> None:

@@ -18,6 +18,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def plain_map(value: Any) -> dict[str, Any]:
+    """A raw PynamoDB MapAttribute (or None, or a dict) as a plain dict."""
+    if value is None:
+        return {}
+    return dict(value.as_dict()) if hasattr(value, "as_dict") else dict(value)
+
+
 @functools.cache
 def _shared_botocore_session() -> botocore.session.Session:
     return botocore.session.get_session()

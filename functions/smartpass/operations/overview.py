@@ -12,11 +12,13 @@ Never a credential, roster record or person: runs carry counts and findings, not
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
+from smartpass.data.base import plain_map
 from smartpass.data.district_history import DistrictEvent
 from smartpass.data.districts import District, RunSummary, SyncSettings
 from smartpass.data.sync_runs import SyncRun
@@ -41,7 +43,7 @@ class RunCounts:
 
     @classmethod
     def of(cls, raw: Any) -> RunCounts:
-        values = _plain(raw)
+        values = plain_map(raw)
         return cls(**{f.name: int(values.get(f.name) or 0) for f in dataclasses.fields(cls)})
 
 
@@ -166,8 +168,8 @@ def district_detail(tenant_id: str, runs: int = 10, history: int = 20) -> Distri
         first_synced_at=district.first_synced_at,
         created_at=district.created_at,
         updated_at=district.updated_at,
-        runs=tuple(run_view(r) for r in _first(recent, runs)),
-        history=tuple(_event(e) for e in _first(events, history)),
+        runs=tuple(run_view(r) for r in islice(recent, runs)),
+        history=tuple(_event(e) for e in islice(events, history)),
     )
 
 
@@ -188,13 +190,13 @@ def settings_view(settings: SyncSettings | None) -> SettingsView:
         threshold_minimum=int(s.deactivation_threshold_minimum),
         blackout_dates=tuple(sorted(str(d) for d in s.blackout_dates or [])),
         collections=tuple(str(c) for c in s.collections or []),
-        role_mapping={str(k): str(v) for k, v in _plain(s.role_mapping).items()},
+        role_mapping={str(k): str(v) for k, v in plain_map(s.role_mapping).items()},
         page_size=int(s.page_size or 10_000),
     )
 
 
 def run_view(run: SyncRun) -> RunView:
-    counts = _plain(run.counts)
+    counts = plain_map(run.counts)
     return RunView(
         run_id=run.run_id,
         kind=run.kind,
@@ -217,7 +219,7 @@ def run_view(run: SyncRun) -> RunView:
             HealthFindingView(code=h.code, count=int(h.count or 0), message=h.message, fix=h.fix)
             for h in run.health or []
         ),
-        synced={str(k): int(v) for k, v in _plain(run.synced).items()},
+        synced={str(k): int(v) for k, v in plain_map(run.synced).items()},
         error=run.error,
         decided_by=run.decided_by,
     )
@@ -258,19 +260,3 @@ def _event(event: DistrictEvent) -> HistoryEvent:
         actor=event.actor,
         reason=event.reason,
     )
-
-
-def _first(items: Iterable[Any], n: int) -> list[Any]:
-    out: list[Any] = []
-    for item in items:
-        if len(out) >= n:
-            break
-        out.append(item)
-    return out
-
-
-def _plain(value: Any) -> dict[str, Any]:
-    """A raw PynamoDB MapAttribute (or None, or a dict) as a plain dict."""
-    if value is None:
-        return {}
-    return dict(value.as_dict()) if hasattr(value, "as_dict") else dict(value)

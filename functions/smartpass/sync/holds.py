@@ -14,12 +14,11 @@ from typing import Any, cast
 
 from pynamodb.exceptions import UpdateError
 
-from smartpass.data.base import utcnow
+from smartpass.data.base import plain_map, utcnow
 from smartpass.data.districts import District, DistrictState, RunSummary
 from smartpass.data.sync_runs import SyncRun, SyncState
 from smartpass.sync.collections import COLLECTIONS
 from smartpass.sync.progress import HELD, ProgressParts
-from smartpass.sync.runner import plain_map
 from smartpass.sync.runs import acquire_lease, release_lease, set_district_state
 from smartpass.sync.store import RosterStore
 

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from smartpass.classlink.http import ClassLinkError
 from smartpass.classlink.oneroster import AccessRevoked, OneRosterClient, OutOfTime
-from smartpass.data.base import utcnow
+from smartpass.data.base import plain_map, utcnow
 from smartpass.data.districts import District
 from smartpass.data.sync_runs import COUNT_NAMES, Checkpoint, SyncRun, SyncState
 from smartpass.sync.collections import COLLECTIONS, role_mapping
@@ -273,13 +273,6 @@ class Piece:
                 applied_here += len(chunk)
         self.progress.delete([SEEN, PENDING])
         return None
-
-
-def plain_map(value: Any) -> dict[str, Any]:
-    """A raw PynamoDB MapAttribute (or None, or a dict) as a plain dict."""
-    if value is None:
-        return {}
-    return dict(value.as_dict()) if hasattr(value, "as_dict") else dict(value)
 
 
 def totals(counts: dict[str, Counter[str]]) -> dict[str, int]:
