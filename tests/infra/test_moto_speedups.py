@@ -1,5 +1,5 @@
-"""The local stack's fast path for moto's DynamoDB reads answers exactly what moto's own
-serializer would: every read of a varied item, compared JSON to JSON."""
+"""The local stack's fast path for moto's DynamoDB answers exactly what moto's own serializer
+would: every fast-path operation on a varied item, compared JSON to JSON."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def answers(stack: LocalStack) -> Iterator[list[tuple[str, str, str]]]:
 
     def spy(self: DynamoResult, context: ActionContext) -> Any:
         status, headers, body = installed(self, context)
-        if context.operation_model.name in moto_speedups.READS:
+        if context.operation_model.name in moto_speedups.FAST:
             assert (status, headers) == (200, moto_speedups.CONTENT_TYPE)
             seen.append((context.operation_model.name, body, moto_speedups.ORIGINAL(self, context)[2]))
         return status, headers, body
@@ -52,7 +52,7 @@ def answers(stack: LocalStack) -> Iterator[list[tuple[str, str, str]]]:
         DynamoResult.execute_result = installed  # type: ignore[method-assign]
 
 
-def test_reads_answer_what_motos_serializer_would(stack: LocalStack, answers: list[Any]) -> None:
+def test_item_operations_answer_what_motos_serializer_would(stack: LocalStack, answers: list[Any]) -> None:
     dynamodb = stack.client("dynamodb")
     dynamodb.create_table(TableName="speedups-check", **TABLE_SPEC)
     try:
@@ -72,11 +72,44 @@ def test_reads_answer_what_motos_serializer_would(stack: LocalStack, answers: li
             RequestItems={"speedups-check": {"Keys": [{"pk": {"S": "a"}, "sk": {"S": "2"}}]}}
         )
         dynamodb.scan(TableName="speedups-check", Select="COUNT")
+        key = {"pk": {"S": "a"}, "sk": {"S": "0"}}
+        dynamodb.put_item(
+            TableName="speedups-check", Item={**key, **ITEM, "n": {"N": "2"}}, ReturnValues="ALL_OLD"
+        )
+        updated = dynamodb.update_item(
+            TableName="speedups-check",
+            Key=key,
+            UpdateExpression="SET n = n + :one, #s = :s",
+            ExpressionAttributeNames={"#s": "s"},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":s": {"S": "李"}},
+            ReturnValues="ALL_NEW",
+        )
+        dynamodb.update_item(
+            TableName="speedups-check",
+            Key=key,
+            UpdateExpression="REMOVE ss",
+            ReturnValues="UPDATED_OLD",
+        )
+        with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):  # never fast-pathed
+            dynamodb.update_item(
+                TableName="speedups-check",
+                Key=key,
+                UpdateExpression="SET n = :one",
+                ConditionExpression="attribute_not_exists(pk)",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+        dynamodb.batch_write_item(
+            RequestItems={"speedups-check": [{"PutRequest": {"Item": {"pk": {"S": "b"}, "sk": {"S": "0"}}}}]}
+        )
+        dynamodb.delete_item(TableName="speedups-check", Key=key, ReturnValues="ALL_OLD")
     finally:
         dynamodb.delete_table(TableName="speedups-check")
-    assert [name for name, _, _ in answers] == ["Scan", "Query", "GetItem", "GetItem", "BatchGetItem", "Scan"]
+    reads = ["Scan", "Query", "GetItem", "GetItem", "BatchGetItem", "Scan"]
+    writes = ["PutItem", "UpdateItem", "UpdateItem", "DeleteItem"]  # BatchWriteItem answers elsewhere
+    assert [name for name, _, _ in answers] == ["PutItem"] * 3 + reads + writes
     for _, fast, moto in answers:
         assert json.loads(fast) == json.loads(moto)
     # ...and botocore reads them back as sent (binary included).
     assert scanned["Count"] == 3 and found["Item"]["bin"] == {"B": b"\x00\x01\xff"}
     assert paged["LastEvaluatedKey"] == {"pk": {"S": "a"}, "sk": {"S": "1"}}
+    assert updated["Attributes"]["n"] == {"N": "3"} and updated["Attributes"]["bin"] == {"B": b"\x00\x01\xff"}

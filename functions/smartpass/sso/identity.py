@@ -20,6 +20,7 @@ from pynamodb.exceptions import UpdateError
 from smartpass.classlink.oidc import MyInfo
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District, DistrictState
+from smartpass.data.multi_get import ItemKey, get_items
 from smartpass.data.roster import RosterUser
 
 # SmartPass roles that may sign in (the district's role mapping gives every user one).
@@ -75,27 +76,26 @@ def user_refusals(user: RosterUser) -> list[str]:
     return reasons
 
 
-def _district(tenant_id: str) -> District | Refusal:
+def _district_and_user(tenant_id: str, sourced_id: str) -> tuple[District | None, RosterUser | None]:
+    """Only what the decision needs (a district's item also carries its settings and last run),
+    both in one round trip when my/info names a SourcedId."""
+    if sourced_id:
+        district, user = get_items(
+            [
+                ItemKey(District, tenant_id, attributes=DISTRICT_FIELDS),
+                ItemKey(RosterUser, tenant_id, sourced_id, attributes=USER_FIELDS),
+            ]
+        )
+        return district, user
     try:
-        # Only what the decision needs: a district's item carries its settings and last run.
-        district: District | None = District.get(tenant_id, attributes_to_get=DISTRICT_FIELDS)
+        return District.get(tenant_id, attributes_to_get=DISTRICT_FIELDS), None
     except District.DoesNotExist:
-        district = None
-    refusals = district_refusals(district)
-    if district is None or refusals:  # an unknown district has its own refusal
-        return Refusal(refusals[0])
-    return district
+        return None, None
 
 
-def _user(tenant_id: str, info: MyInfo) -> RosterUser | None:
-    if info.sourced_id:
-        try:
-            return RosterUser.get(tenant_id, info.sourced_id, attributes_to_get=USER_FIELDS)
-        except RosterUser.DoesNotExist:
-            pass
-    matches = list(
-        RosterUser.by_classlink_user_id.query(tenant_id, RosterUser.classlink_user_id == info.user_id)
-    )
+def _by_classlink_user_id(tenant_id: str, user_id: str) -> RosterUser | None:
+    """The user whose ClassLink UserId was stored at an earlier sign-in, if exactly one."""
+    matches = list(RosterUser.by_classlink_user_id.query(tenant_id, RosterUser.classlink_user_id == user_id))
     return matches[0] if len(matches) == 1 else None
 
 
@@ -105,10 +105,11 @@ def resolve_person(info: MyInfo, id_token_claims: dict[str, Any]) -> Person | Re
     claimed = id_token_claims.get("classLink_tenant_id")
     if claimed is not None and str(claimed) != info.tenant_id:
         return Refusal("tenant_mismatch")
-    district = _district(info.tenant_id)
-    if isinstance(district, Refusal):
-        return district
-    user = _user(info.tenant_id, info)
+    district, user = _district_and_user(info.tenant_id, info.sourced_id)
+    refused = district_refusals(district)
+    if refused:  # the district's refusal comes first, whoever the user is
+        return Refusal(refused[0])
+    user = user or _by_classlink_user_id(info.tenant_id, info.user_id)
     if user is None:
         return Refusal("user_not_shared")
     if user.classlink_user_id and user.classlink_user_id != info.user_id:
