@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.server import ThreadedMotoServer
 
-from local_stack import moto_speedups
+from local_stack import moto_partition_query, moto_speedups
 from local_stack.delivery import AsyncInvoker, ScheduleSource, SnsSource, SqsSource
 from local_stack.functions import LocalFunction, load_functions, sqs_maximum_concurrency
 from local_stack.gateway import HttpGateway, Route
@@ -79,6 +79,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # per-request lines of moto server
         moto_speedups.install()
+        moto_partition_query.install()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
