@@ -6,16 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities import parameters
 
 from smartpass import aws_clients
 from smartpass.operations.district_link import api_base_url, status_url
 from smartpass.settings import Settings
-from smartpass.sso.session import SigningKey
 from smartpass.sync.report import Report
+from sso_callback.signing_keys import signing_key  # one way to read the signing key
 
 logger = Logger()
-KEY_MAX_AGE = 300  # seconds the link signing key is cached: a rotated key is used within minutes
 
 
 def publish_report(topic_arn: str, report: Report) -> None:
@@ -49,10 +47,7 @@ def district_linker(settings: Settings) -> Callable[[str], str | None]:
         if api_base_url(settings) is None:
             return None
         try:
-            secret = parameters.get_secret(
-                settings.session_signing_key_secret_id, transform="json", max_age=KEY_MAX_AGE
-            )
-            return status_url(tenant_id, SigningKey.from_secret(secret), settings)
+            return status_url(tenant_id, signing_key(), settings)
         except Exception as exc:  # a report must never fail for its link
             logger.warning("district status link left out of the report", extra={"error": type(exc).__name__})
             return None

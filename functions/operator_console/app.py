@@ -12,7 +12,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from operator_console.services import signing_key
 from smartpass.data.tables import bind_tables
 from smartpass.operations.district_link import LinkRejected, read_token
 from smartpass.operations.district_page import (
@@ -24,6 +23,7 @@ from smartpass.operations.district_page import (
 from smartpass.operations.page_layout import PAGE_HEADERS
 from smartpass.operations.status_page import collect_status, render_status_page, status_json
 from smartpass.settings import get_settings
+from sso_callback.signing_keys import signing_keys  # one way to read the signing keys
 
 settings = get_settings()
 bind_tables(settings)
@@ -59,7 +59,7 @@ def status_data() -> Response:
 def district_page() -> Response:
     token = app.current_event.get_query_string_value("token", "") or ""
     try:
-        tenant_id = read_token(token, signing_key(), settings)
+        tenant_id = read_token(token, signing_keys(), settings)
         status = district_status(tenant_id)
     except LinkRejected as refused:
         metrics.add_metric(name="DistrictLinksRefused", unit=MetricUnit.Count, value=1)

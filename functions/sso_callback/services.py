@@ -11,9 +11,7 @@ from aws_lambda_powertools.utilities import parameters
 from smartpass.classlink.oidc import OidcClient
 from smartpass.settings import get_settings
 from smartpass.sso.callback import SsoConfig
-from smartpass.sso.session import SigningKey
-
-SECRET_MAX_AGE = 300
+from sso_callback.signing_keys import SECRET_MAX_AGE
 
 
 @functools.cache
@@ -31,10 +29,3 @@ def sso_config() -> SsoConfig:
         redirect_uri=settings.sso_redirect_uri,
         app_url=settings.smartpass_app_url,
     )
-
-
-def signing_key() -> SigningKey:
-    secret = parameters.get_secret(
-        get_settings().session_signing_key_secret_id, transform="json", max_age=SECRET_MAX_AGE
-    )
-    return SigningKey.from_secret(secret)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from smartpass.settings import get_settings
 from smartpass.sso.session import LoginCodeRejected, redeem_login_code
 from sso_callback.responses import NO_STORE, refuse
-from sso_callback.services import signing_key
+from sso_callback.signing_keys import signing_key, signing_keys
 
 router = APIGatewayHttpRouter()
 # Verifiers may keep our public keys a few minutes (the function itself caches the secret as
@@ -34,4 +34,6 @@ def session() -> Response:
 
 @router.get("/.well-known/jwks.json")
 def jwks() -> Response:
-    return Response(200, content_types.APPLICATION_JSON, {"keys": [signing_key().public_jwk()]}, JWKS_CACHE)
+    """The current key and, after a rotation, the previous one: a session signed just before the
+    rotation still verifies until it expires."""
+    return Response(200, content_types.APPLICATION_JSON, {"keys": signing_keys().public_jwks()}, JWKS_CACHE)

@@ -16,7 +16,7 @@ import jwt
 
 from smartpass.data.base import utcnow
 from smartpass.settings import Settings
-from smartpass.sso.session import SigningKey
+from smartpass.sso.session import SigningKey, SigningKeys
 
 AUDIENCE = "smartpass-district-status"
 LINK_TTL = timedelta(days=14)
@@ -48,13 +48,15 @@ def make_token(tenant_id: str, key: SigningKey, settings: Settings, now: datetim
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
 
 
-def read_token(token: str, key: SigningKey, settings: Settings) -> str:
-    """The tenant id the token was made for, or LinkRejected."""
+def read_token(token: str, keys: SigningKeys, settings: Settings) -> str:
+    """The tenant id the token was made for, or LinkRejected. Made with the current key or, for
+    a link sent before the last rotation, the previous one."""
     if not token or len(token) > 4096:
         raise LinkRejected(expired=False)
     try:
-        if jwt.get_unverified_header(token).get("kid") != key.kid:
-            raise LinkRejected(expired=False)  # another key: forged, or signed before a rotation
+        key = keys.find(jwt.get_unverified_header(token).get("kid"))
+        if key is None:
+            raise LinkRejected(expired=False)  # another key: forged, or older than the last rotation
         claims = jwt.decode(
             token,
             key.private_key.public_key(),

@@ -49,6 +49,32 @@ class SigningKey:
         return {**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}
 
 
+@dataclass(frozen=True)
+class SigningKeys:
+    """The key that signs now and, after a rotation (a new version of the secret, with a new
+    `kid`), the one before it. The previous key signs nothing more but is still trusted for what
+    it signed: sessions (15 minutes) and district links (14 days) made just before a rotation
+    stay valid, and verifiers find both keys in our JWKS."""
+
+    current: SigningKey
+    previous: SigningKey | None = None
+
+    @classmethod
+    def from_secrets(cls, current: dict[str, Any], previous: dict[str, Any] | None) -> SigningKeys:
+        signing = SigningKey.from_secret(current)
+        before = SigningKey.from_secret(previous) if previous else None
+        # A re-put under the same kid is not a rotation: one kid names one key in a JWKS.
+        return cls(signing, before if before is not None and before.kid != signing.kid else None)
+
+    def find(self, kid: object) -> SigningKey | None:
+        return next(
+            (key for key in (self.current, self.previous) if key is not None and key.kid == kid), None
+        )
+
+    def public_jwks(self) -> list[dict[str, Any]]:
+        return [key.public_jwk() for key in (self.current, self.previous) if key is not None]
+
+
 def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 

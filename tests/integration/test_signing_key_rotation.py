@@ -1,0 +1,141 @@
+"""Rotating the session signing key, as an operator does it (a new value of the secret with a new
+`kid`; Secrets Manager moves the old value to AWSPREVIOUS), breaks nothing already issued: our
+JWKS publishes the new key and the previous one, a session made just before still verifies, new
+sessions are signed with the new key, and a district link sent before the rotation still opens
+its page. A key older than the previous one is trusted no more."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jwt
+import pytest
+import requests
+from aws_lambda_powertools.utilities import parameters
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from classlink_sandbox.server import SandboxServer
+from local_stack.stack import LocalStack
+from smartpass.operations.district_link import make_token
+from smartpass.settings import get_settings
+from smartpass.sso.session import SESSION_AUDIENCE, SigningKey
+from tests.integration.onboarding_helpers import poll
+from tests.integration.sso_helpers import launchpad_browser, login_code, our_launch, session_claims
+from tests.integration.sync_helpers import TENANT
+
+
+@pytest.fixture
+def rotate(stack: LocalStack) -> Iterator[Callable[[str], SigningKey]]:
+    """Put a new key as the current version; afterwards, the original back with no previous
+    version, as the stack started."""
+    secrets, secret_id = stack.client("secretsmanager"), stack.environment["SESSION_SIGNING_KEY_SECRET_ID"]
+    original = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+
+    def rotate(kid: str) -> SigningKey:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        secrets.put_secret_value(
+            SecretId=secret_id, SecretString=json.dumps({"kid": kid, "private_key_pem": pem})
+        )
+        parameters.clear_caches()  # as if the functions' five-minute cache had run out
+        return SigningKey(kid=kid, private_key=key)
+
+    yield rotate
+    secrets.put_secret_value(SecretId=secret_id, SecretString=original)
+    for version in secrets.list_secret_version_ids(SecretId=secret_id)["Versions"]:
+        if "AWSPREVIOUS" in version.get("VersionStages", []):
+            secrets.update_secret_version_stage(
+                SecretId=secret_id, VersionStage="AWSPREVIOUS", RemoveFromVersionId=version["VersionId"]
+            )
+    parameters.clear_caches()
+
+
+def published(stack: LocalStack) -> dict[str, Any]:
+    assert stack.gateway is not None
+    return dict(requests.get(f"{stack.gateway.url}/.well-known/jwks.json", timeout=10).json())
+
+
+def verify(session_token: str, jwks: dict[str, Any]) -> dict[str, Any]:
+    kid = jwt.get_unverified_header(session_token)["kid"]
+    key = next(
+        k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id == kid
+    )  # StopIteration: not published
+    return dict(jwt.decode(session_token, key.key, algorithms=["RS256"], audience=SESSION_AUDIENCE))
+
+
+def session_token(stack: LocalStack, sandbox: SandboxServer) -> str:
+    user = next(
+        u
+        for u in sandbox.world.tenants[int(TENANT)].users().values()
+        if u["role"] == "teacher" and u["status"] == "active"
+    )
+    code = login_code(our_launch(launchpad_browser(sandbox, int(TENANT), user["sourcedId"]), stack))
+    assert stack.gateway is not None
+    answer = requests.post(f"{stack.gateway.url}/sso/session", json={"login_code": code}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["session_token"])
+
+
+def kids(jwks: dict[str, Any]) -> list[str]:
+    return [key["kid"] for key in jwks["keys"]]
+
+
+def test_sessions_made_before_a_rotation_verify_until_the_next_one(
+    stack: LocalStack, stack_sandbox: SandboxServer, rotate: Callable[[str], SigningKey]
+) -> None:
+    poll(stack)  # discovered, connected and synced
+    assert kids(published(stack)) == ["local-1"]  # never rotated (or restored by the fixture): one key
+    before = session_token(stack, stack_sandbox)
+
+    rotate("rotated-2")
+    assert kids(published(stack)) == ["rotated-2", "local-1"]
+    assert verify(before, published(stack))["tenant_id"] == TENANT
+    after = session_token(stack, stack_sandbox)
+    assert jwt.get_unverified_header(after)["kid"] == "rotated-2"
+    assert verify(after, published(stack))["tenant_id"] == TENANT
+    assert all("d" not in key for key in published(stack)["keys"])  # public halves only
+
+    rotate("rotated-3")
+    assert kids(published(stack)) == ["rotated-3", "rotated-2"]
+    with pytest.raises(StopIteration):
+        verify(before, published(stack))  # two rotations ago: no longer published
+    code = login_code(
+        our_launch(
+            launchpad_browser(
+                stack_sandbox,
+                int(TENANT),
+                jwt.decode(after, options={"verify_signature": False})["sourced_id"],
+            ),
+            stack,
+        )
+    )
+    assert session_claims(stack, code)["tenant_id"] == TENANT  # the app's own check still passes
+
+
+def test_a_district_link_sent_before_a_rotation_still_opens_its_page(
+    stack: LocalStack, rotate: Callable[[str], SigningKey]
+) -> None:
+    poll(stack)
+    assert stack.gateway is not None
+    secret = stack.client("secretsmanager").get_secret_value(
+        SecretId=stack.environment["SESSION_SIGNING_KEY_SECRET_ID"]
+    )
+    sent = make_token(TENANT, SigningKey.from_secret(json.loads(secret["SecretString"])), get_settings())
+
+    url = f"{stack.gateway.url}/district/status"
+
+    def page(token: str) -> requests.Response:
+        return requests.get(url, params={"token": token}, timeout=30)
+
+    newer = rotate("rotated-2")
+    assert page(sent).status_code == 200 and "Maple Valley" in page(sent).text
+    assert page(make_token(TENANT, newer, get_settings())).status_code == 200
+
+    rotate("rotated-3")
+    refused = page(sent)
+    assert refused.status_code == 403 and "This link is not valid" in refused.text
