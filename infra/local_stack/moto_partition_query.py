@@ -11,15 +11,19 @@ legacy QueryFilter, keeps each partition's sort keys sorted between pages and st
 bisection. The sort order is moto's own (string sort keys compare as Python strings: code point
 order, which is UTF-8 byte order, as DynamoDB sorts). Limit, the 1 MB page size, LastEvaluatedKey,
 FilterExpression and ProjectionExpression behave as in moto's path. Every other Query goes
-through moto unchanged. A partition's sorted keys are dropped whenever an item is added to it or
-deleted from it (every put and delete in moto goes through Table.put_item / Table.delete_item).
+through moto unchanged. A partition's sorted keys are dropped, and its version moves on, after
+every put or delete in it (every put and delete in moto, UpdateItem, BatchWriteItem and
+transactions included, goes through Table.put_item / Table.delete_item); keys sorted while a
+write happened are used for that page only.
 tests/infra/test_moto_partition_query.py compares the two paths page by page.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from bisect import bisect_right
+from collections import Counter
 from typing import Any
 
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
@@ -29,23 +33,42 @@ ORIGINAL_QUERY = Table.query
 ORIGINAL_PUT = Table.put_item
 ORIGINAL_DELETE = Table.delete_item
 CACHE = "_smartpass_sorted_partitions"
+_LOCK = threading.Lock()  # moto server answers requests on several threads
+
+
+def _entries(table: Table) -> tuple[dict[Any, tuple[int, list[str], list[Any]]], Counter[Any]]:
+    """The table's sorted partitions and the version of each partition's key set."""
+    held = table.__dict__.get(CACHE)
+    if held is None:
+        with _LOCK:
+            held = table.__dict__.setdefault(CACHE, ({}, Counter()))
+    return held
 
 
 def _sorted_keys(
     table: Table, hash_key: DynamoType, partition: dict[Any, Item]
 ) -> tuple[list[str], list[Any]]:
-    cache: dict[Any, tuple[int, int, list[str], list[Any]]] = table.__dict__.setdefault(CACHE, {})
-    held = cache.get(hash_key)
-    if held is not None and held[0] == id(partition) and held[1] == len(partition):
-        return held[2], held[3]
-    keys = sorted(partition, key=lambda key: key.value)
+    cache, versions = _entries(table)
+    with _LOCK:
+        version = versions[hash_key]
+        held = cache.get(hash_key)
+        if held is not None and held[0] == version:
+            return held[1], held[2]
+    keys = list(partition)  # one snapshot of the keys (moto server answers on several threads)
+    keys.sort(key=lambda key: key.value)
     values = [key.value for key in keys]
-    cache[hash_key] = (id(partition), len(partition), values, keys)
+    with _LOCK:
+        if versions[hash_key] == version:  # else a put or delete came meanwhile: not kept
+            cache[hash_key] = (version, values, keys)
     return values, keys
 
 
-def _forget(table: Table, hash_key: DynamoType) -> None:
-    table.__dict__.get(CACHE, {}).pop(hash_key, None)
+def _changed(table: Table, hash_key: DynamoType) -> None:
+    """After a put or delete in the partition: its sorted keys are no longer to be trusted."""
+    cache, versions = _entries(table)
+    with _LOCK:
+        versions[hash_key] += 1
+        cache.pop(hash_key, None)
 
 
 def _query(
@@ -66,6 +89,7 @@ def _query(
 ) -> Any:
     partition = self.items.get(hash_key) if hash_key is not None else None
     start_value = (exclusive_start_key or {}).get(self.range_key_attr or "", {}).get("S")
+    start_partition = (exclusive_start_key or {}).get(self.hash_key_attr) or {}
     if (
         index_name
         or self.range_key_type != "S"
@@ -74,7 +98,7 @@ def _query(
         or filter_kwargs
         or not scan_index_forward
         or not partition
-        or (exclusive_start_key and start_value is None)
+        or (exclusive_start_key and (start_value is None or DynamoType(start_partition) != hash_key))
     ):
         return ORIGINAL_QUERY(
             self, hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,
@@ -88,7 +112,9 @@ def _query(
     result_size = 0
     last_evaluated_key = None
     for position in range(start, len(keys)):
-        item = partition[keys[position]]
+        item = partition.get(keys[position])
+        if item is None:  # deleted since the keys were sorted
+            continue
         size = item.size()
         if len(results) == limit or result_size + size > RESULT_SIZE_LIMIT:
             last_evaluated_key = self._get_last_evaluated_key(results[-1], None)
@@ -108,17 +134,16 @@ def _query(
 
 
 def _put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
-    hash_key = DynamoType(item_attrs[self.hash_key_attr]) if self.hash_key_attr in item_attrs else None
-    before = len(self.items.get(hash_key, ())) if hash_key is not None and self.range_key_attr else None
     item = ORIGINAL_PUT(self, item_attrs, *args, **kwargs)
-    if before is not None and len(self.items.get(hash_key, ())) != before:
-        _forget(self, hash_key)  # type: ignore[arg-type]
+    if self.range_key_attr:  # a new key, or a replaced item: either way, sort again when asked
+        _changed(self, item.hash_key)
     return item
 
 
 def _delete_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None = None) -> Any:
-    _forget(self, hash_key)
-    return ORIGINAL_DELETE(self, hash_key, range_key)
+    deleted = ORIGINAL_DELETE(self, hash_key, range_key)
+    _changed(self, hash_key)
+    return deleted
 
 
 def install() -> None:

@@ -14,6 +14,7 @@ import jwt
 import pytest
 import requests
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -22,19 +23,20 @@ from local_stack.stack import LocalStack
 from smartpass.operations.district_link import make_token
 from smartpass.settings import get_settings
 from smartpass.sso.session import SESSION_AUDIENCE, SigningKey
+from sso_callback.signing_keys import signing_keys
 from tests.integration.onboarding_helpers import poll
 from tests.integration.sso_helpers import launchpad_browser, login_code, our_launch, session_claims
 from tests.integration.sync_helpers import TENANT
 
 
 @pytest.fixture
-def rotate(stack: LocalStack) -> Iterator[Callable[[str], SigningKey]]:
+def rotate(stack: LocalStack) -> Iterator[Callable[..., SigningKey]]:
     """Put a new key as the current version; afterwards, the original back with no previous
     version, as the stack started."""
     secrets, secret_id = stack.client("secretsmanager"), stack.environment["SESSION_SIGNING_KEY_SECRET_ID"]
     original = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
 
-    def rotate(kid: str) -> SigningKey:
+    def rotate(kid: str, expire_caches: bool = True) -> SigningKey:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -42,7 +44,8 @@ def rotate(stack: LocalStack) -> Iterator[Callable[[str], SigningKey]]:
         secrets.put_secret_value(
             SecretId=secret_id, SecretString=json.dumps({"kid": kid, "private_key_pem": pem})
         )
-        parameters.clear_caches()  # as if the functions' five-minute cache had run out
+        if expire_caches:
+            parameters.clear_caches()  # as if the functions' five-minute cache had run out
         return SigningKey(kid=kid, private_key=key)
 
     yield rotate
@@ -139,3 +142,28 @@ def test_a_district_link_sent_before_a_rotation_still_opens_its_page(
     rotate("rotated-3")
     refused = page(sent)
     assert refused.status_code == 403 and "This link is not valid" in refused.text
+
+
+def test_the_previous_key_follows_the_current_one_whatever_expires_first(
+    stack: LocalStack, rotate: Callable[..., SigningKey]
+) -> None:
+    """Both keys are cached for five minutes, but not from the same moment: when only the
+    current one has expired, the previous one is read again instead of pairing the new key with
+    the one before the last."""
+    rotate("rotated-2", True)
+    assert [k.kid for k in (signing_keys().current, signing_keys().previous) if k] == ["rotated-2", "local-1"]
+    rotate("rotated-3", False)  # both values still cached...
+    DEFAULT_PROVIDERS.pop("secrets")  # ...until the current one's time is up
+    keys = signing_keys()
+    assert (keys.current.kid, keys.previous and keys.previous.kid) == ("rotated-3", "rotated-2")
+
+
+def test_an_unusable_previous_value_leaves_the_current_key_published(
+    stack: LocalStack, rotate: Callable[[str], SigningKey]
+) -> None:
+    secrets, secret_id = stack.client("secretsmanager"), stack.environment["SESSION_SIGNING_KEY_SECRET_ID"]
+    secrets.put_secret_value(
+        SecretId=secret_id, SecretString=json.dumps({"kid": "typo", "private_key_pem": "x"})
+    )
+    rotate("rotated-2")  # the bad value is now the previous one
+    assert kids(published(stack)) == ["rotated-2"]
