@@ -48,7 +48,9 @@ def _previous(current_kid: object) -> dict[str, Any] | None:
     # A provider of its own: Powertools caches by name and transform only, so the previous
     # version read through the shared provider would be served for the current one. Kept with
     # the default providers so `parameters.clear_caches()` clears it like the others.
-    provider = DEFAULT_PROVIDERS.setdefault(PREVIOUS, parameters.SecretsProvider())
+    if PREVIOUS not in DEFAULT_PROVIDERS:  # made once: a provider builds its boto3 client at once
+        DEFAULT_PROVIDERS[PREVIOUS] = parameters.SecretsProvider()
+    provider = DEFAULT_PROVIDERS[PREVIOUS]
     try:
         secret: dict[str, Any] = provider.get(
             get_settings().session_signing_key_secret_id,

@@ -212,10 +212,7 @@ def register(
         render.fail(f"{name} is registered but could not be connected: {outcome.reason}")
     render.out().print(f"[green]Registered[/green] {escape(name)} ({tenant_id}): {escape(outcome.reason)}")
     if outcome.queued_run_id:
-        render.out().print(
-            f"First sync queued: {outcome.queued_run_id}\n"
-            f"Follow it: smartpass-ops sync follow {tenant_id} '{outcome.queued_run_id}'"
-        )
+        render.queued("First sync queued", tenant_id, outcome.queued_run_id)
 
 
 @app.command()
@@ -256,10 +253,7 @@ def resume(
         render.fail(f"resumed {tenant_id}, but its connection check failed: {outcome.message}")
     render.out().print(Text(f"Resumed {tenant_id} ({outcome.state}): {outcome.message}"))
     if outcome.queued_run_id:
-        render.out().print(
-            f"Sync queued: {outcome.queued_run_id}\n"
-            f"Follow it: smartpass-ops sync follow {tenant_id} '{outcome.queued_run_id}'"
-        )
+        render.queued("Sync queued", tenant_id, outcome.queued_run_id)
 
 
 @app.command()

@@ -56,6 +56,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def queued(label: str, tenant_id: str, run_id: str) -> None:
+    """A queued sync and the command that follows it (shell-quoted: run ids contain '#')."""
+    out().print(f"{label}: {run_id}\nFollow it: smartpass-ops sync follow {tenant_id} '{run_id}'")
+
+
 def operator_name(operator: str | None) -> str:
     name = (operator or "").strip()
     if not name:

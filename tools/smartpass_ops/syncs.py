@@ -51,11 +51,11 @@ def start(
         run_id = start_manual_sync(tenant_id, who, t.settings.sync_queue_url, t.client("sqs"))
     except SyncRefused as exc:
         render.fail(str(exc))
-    render.out().print(f"Manual sync queued: {run_id}")
     if follow_run:
+        render.out().print(f"Manual sync queued: {run_id}")
         _follow(tenant_id, run_id, timeout, interval)
     else:
-        render.out().print(f"Follow it: smartpass-ops sync follow {tenant_id} '{run_id}'")
+        render.queued("Manual sync queued", tenant_id, run_id)
 
 
 @app.command()
