@@ -456,56 +456,74 @@ class SandboxApp:
         if request.headers.get("X-Sandbox-Admin") != self.world.admin_token:
             return _json({"error": "admin token required"}, 403)
         body = request.get_json(silent=True) or {}
-        if path == "/faults" and request.method == "POST":
+        # Each handler answers the routes it owns (their paths do not overlap), else None.
+        for handler in (self._admin_faults, self._admin_tenants, self._admin_oidc):
+            response = handler(request.method, path, body)
+            if response is not None:
+                return response
+        return _json({"error": "not_found"}, 404)
+
+    def _admin_faults(self, method: str, path: str, body: Any) -> Response | None:
+        if path != "/faults":
+            return None
+        if method == "POST":
             try:
                 fault = self.faults.add(Fault(**body))
             except (TypeError, ValueError) as exc:
                 return _json({"error": str(exc)}, 400)
             return _json(fault.__dict__, 201)
-        if path == "/faults" and request.method == "DELETE":
+        if method == "DELETE":
             self.faults.clear()
             return _json({"cleared": True})
-        if path == "/faults" and request.method == "GET":
+        if method == "GET":
             return _json(self.faults.describe())
-        if path == "/tenants" and request.method == "POST":
-            unknown = sorted(set(body) - DISTRICT_SPEC_FIELDS) if isinstance(body, dict) else []
-            if not isinstance(body, dict) or unknown:
-                return _json(
-                    {"error": f"not DistrictSpec fields: {unknown}", "fields": sorted(DISTRICT_SPEC_FIELDS)},
-                    400,
-                )
-            try:
-                tenant = self.add_district(DistrictSpec(**body))
-            except (TypeError, ValueError) as exc:
-                return _json({"error": str(exc)}, 400)
-            return _json(tenant_summary(tenant, self.base_url), 201)
-        if path == "/tenants" and request.method == "GET":
+        return None
+
+    def _admin_tenants(self, method: str, path: str, body: Any) -> Response | None:
+        if path == "/tenants" and method == "POST":
+            return self._admin_add_tenant(body)
+        if path == "/tenants" and method == "GET":
             tenants = sorted(self.world.tenants.values(), key=lambda t: t.tenant_id)
             return _json({"tenants": [tenant_summary(t, self.base_url) for t in tenants]})
-        if path.startswith("/tenants/") and path.count("/") == 2 and request.method == "GET":
+        if path.startswith("/tenants/") and path.count("/") == 2 and method == "GET":
             return _json(tenant_summary(self._tenant_arg(path.split("/")[2]), self.base_url))
-        if path.startswith("/tenants/") and path.endswith("/changes") and request.method == "POST":
+        if path.startswith("/tenants/") and path.endswith("/changes") and method == "POST":
             tenant = self._tenant_arg(path.split("/")[2])
             try:
                 result = apply_change(tenant, body)
             except (KeyError, ValueError) as exc:
                 return _json({"error": str(exc)}, 400)
             return _json(result)
-        if path == "/keys/rotate" and request.method == "POST":
-            assert self.oidc is not None
+        return None
+
+    def _admin_add_tenant(self, body: Any) -> Response:
+        unknown = sorted(set(body) - DISTRICT_SPEC_FIELDS) if isinstance(body, dict) else []
+        if not isinstance(body, dict) or unknown:
+            return _json(
+                {"error": f"not DistrictSpec fields: {unknown}", "fields": sorted(DISTRICT_SPEC_FIELDS)},
+                400,
+            )
+        try:
+            tenant = self.add_district(DistrictSpec(**body))
+        except (TypeError, ValueError) as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json(tenant_summary(tenant, self.base_url), 201)
+
+    def _admin_oidc(self, method: str, path: str, body: Any) -> Response | None:
+        """Key rotation, PKCE and id_token claim modes of the LaunchPad OIDC provider."""
+        if method != "POST" or path not in ("/keys/rotate", "/pkce", "/id-token-claims"):
+            return None
+        assert self.oidc is not None
+        if path == "/keys/rotate":
             return _json({"kid": self.oidc.rotate_keys(bool(body.get("retire_old")))})
-        if path == "/pkce" and request.method == "POST":
-            assert self.oidc is not None
+        if path == "/pkce":
             self.oidc.pkce_mode = str(body.get("mode", "optional"))
             return _json({"mode": self.oidc.pkce_mode})
-        if path == "/id-token-claims" and request.method == "POST":
-            assert self.oidc is not None
-            mode = str(body.get("mode", "classlink"))
-            if mode not in ("classlink", "standard"):
-                return _json({"error": 'mode must be "classlink" or "standard"'}, 400)
-            self.oidc.claims_mode = mode
-            return _json({"mode": mode})
-        return _json({"error": "not_found"}, 404)
+        mode = str(body.get("mode", "classlink"))
+        if mode not in ("classlink", "standard"):
+            return _json({"error": 'mode must be "classlink" or "standard"'}, 400)
+        self.oidc.claims_mode = mode
+        return _json({"mode": mode})
 
 
 class _Dropped(Exception):

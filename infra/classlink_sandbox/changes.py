@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from classlink_sandbox.world import Record, Tenant, now_iso
@@ -32,48 +33,110 @@ _counter = itertools.count(1)
 
 def apply_change(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
     op = change.get("op")
-    collection = change.get("collection", "users")
-    result: dict[str, Any] = {"op": op}
-    if op == "add_users":
-        result["added"] = [
-            _add_user(tenant, change.get("role", "student")) for _ in range(int(change.get("count", 1)))
-        ]
-    elif op == "edit_user":
-        record = tenant.users()[change["sourcedId"]]
-        record.update(change.get("fields", {}))
-        record["dateLastModified"] = now_iso()
-    elif op == "mark_tobedeleted":
-        for sourced_id in change["sourcedIds"]:
-            tenant.data[collection][sourced_id].update(status="tobedeleted", dateLastModified=now_iso())
-    elif op == "purge":
-        for sourced_id in change["sourcedIds"]:
-            tenant.data[collection].pop(sourced_id, None)
-            if collection == "users":
-                for key in [
-                    k for k, e in tenant.data["enrollments"].items() if e["user"]["sourcedId"] == sourced_id
-                ]:
-                    del tenant.data["enrollments"][key]
-    elif op in ("disable_sharing", "enable_sharing"):
-        tenant.enabled = op == "enable_sharing"
-    elif op in ("remove_app", "add_app"):
-        tenant.listed = op == "add_app"
-    elif op == "rotate_bearer":
-        tenant.bearer = str(uuid.uuid4())
-        result["bearer"] = tenant.bearer
-    elif op == "share_unenrolled":
-        tenant.share_unenrolled = bool(change.get("value", True))
-    elif op == "oauth1_only":
-        tenant.oauth1_only = bool(change.get("value", True))
-    elif op == "set_tenant_status":
-        status = change.get("value")
-        if not isinstance(status, str) or not status.strip():
-            raise ValueError('set_tenant_status needs a non-empty string value, e.g. "Inactive"')
-        tenant.tenant_status = status
-        result["tenant_status"] = status
-    else:
+    # An op that is not a string (JSON allows a list or an object) is as unknown as a misspelt one.
+    handler = _OPS.get(op) if isinstance(op, str) else None
+    if handler is None:
         raise ValueError(f"unknown change op {op!r}")
+    result: dict[str, Any] = {"op": op}
+    result.update(handler(tenant, change))
     tenant.touch()
     return result
+
+
+# Each op changes the tenant and returns what the answer adds to {"op": op}.
+_Op = Callable[[Tenant, dict[str, Any]], dict[str, Any]]
+
+
+def _add_users(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "added": [
+            _add_user(tenant, change.get("role", "student")) for _ in range(int(change.get("count", 1)))
+        ]
+    }
+
+
+def _edit_user(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+    record = tenant.users()[change["sourcedId"]]
+    record.update(change.get("fields", {}))
+    record["dateLastModified"] = now_iso()
+    return {}
+
+
+def _mark_tobedeleted(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+    collection = change.get("collection", "users")
+    for sourced_id in change["sourcedIds"]:
+        tenant.data[collection][sourced_id].update(status="tobedeleted", dateLastModified=now_iso())
+    return {}
+
+
+def _purge(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+    collection = change.get("collection", "users")
+    for sourced_id in change["sourcedIds"]:
+        tenant.data[collection].pop(sourced_id, None)
+        if collection == "users":
+            _purge_enrollments_of(tenant, sourced_id)
+    return {}
+
+
+def _purge_enrollments_of(tenant: Tenant, user_id: str) -> None:
+    enrollments = tenant.data["enrollments"]
+    for key in [k for k, e in enrollments.items() if e["user"]["sourcedId"] == user_id]:
+        del enrollments[key]
+
+
+def _sharing(enabled: bool) -> _Op:
+    def set_sharing(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+        tenant.enabled = enabled
+        return {}
+
+    return set_sharing
+
+
+def _listing(listed: bool) -> _Op:
+    def set_listed(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+        tenant.listed = listed
+        return {}
+
+    return set_listed
+
+
+def _rotate_bearer(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+    tenant.bearer = str(uuid.uuid4())
+    return {"bearer": tenant.bearer}
+
+
+def _share_unenrolled(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+    tenant.share_unenrolled = bool(change.get("value", True))
+    return {}
+
+
+def _oauth1_only(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+    tenant.oauth1_only = bool(change.get("value", True))
+    return {}
+
+
+def _set_tenant_status(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+    status = change.get("value")
+    if not isinstance(status, str) or not status.strip():
+        raise ValueError('set_tenant_status needs a non-empty string value, e.g. "Inactive"')
+    tenant.tenant_status = status
+    return {"tenant_status": status}
+
+
+_OPS: dict[str, _Op] = {
+    "add_users": _add_users,
+    "edit_user": _edit_user,
+    "mark_tobedeleted": _mark_tobedeleted,
+    "purge": _purge,
+    "disable_sharing": _sharing(False),
+    "enable_sharing": _sharing(True),
+    "remove_app": _listing(False),
+    "add_app": _listing(True),
+    "rotate_bearer": _rotate_bearer,
+    "share_unenrolled": _share_unenrolled,
+    "oauth1_only": _oauth1_only,
+    "set_tenant_status": _set_tenant_status,
+}
 
 
 def _add_user(tenant: Tenant, role: str) -> str:

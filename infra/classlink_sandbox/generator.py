@@ -178,104 +178,143 @@ class _Ids:
         return f"{self.tenant_id}_{prefix}{self.tenant_id}-{n:04d}"
 
 
+# A fixed import time keeps the same seed byte-for-byte the same district.
+_STAMP = "2026-08-01T06:00:00.000Z"
+_TERMS = (
+    ("FY", "Full Year", "2026-08-24", "2027-06-15"),
+    ("S1", "Semester 1", "2026-08-24", "2027-01-15"),
+)
+_SCHOOL_KINDS = ("Elementary", "Middle School", "High School")
+
+
 def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosterserver.com") -> Tenant:
-    rng = random.Random(spec.seed)
-    tenant = Tenant(
-        tenant_id=spec.tenant_id,
-        name=spec.name,
-        slug=_slug(spec.name),
-        share_unenrolled=spec.share_unenrolled,
-        enabled=spec.enabled,
-        listed=spec.listed,
-        oauth1_only=spec.oauth1_only,
-    )
-    href = tenant.href_base = f"{base_href}/ims/oneroster/v1p1"
-    ids = _Ids(spec.id_style, spec.tenant_id)
-    # A fixed import time keeps the same seed byte-for-byte the same district.
-    stamp = "2026-08-01T06:00:00.000Z"
-    data = tenant.data
-    user_counter = iter(range(1, 10_000_000))
-    emails: list[str] = []
+    builder = _DistrictBuilder(spec, base_href)
+    builder.add_district_and_schools()
+    builder.add_terms()
+    teachers = builder.add_staff()
+    classes_by_school = builder.add_courses_and_classes(teachers)
+    builder.add_students(classes_by_school)
+    if spec.missing_emails or spec.duplicate_emails:
+        _exact_emails(builder.tenant, spec)
+    return builder.tenant
 
-    refs: dict[tuple[str, str], Record] = {}
 
-    def ref(kind: str, collection: str, sourced_id: str) -> Record:
+class _DistrictBuilder:
+    """One district's records, built in a fixed order from one random stream (spec.seed): the
+    order of the draws is what makes the same seed give the same bytes."""
+
+    def __init__(self, spec: DistrictSpec, base_href: str) -> None:
+        self.spec = spec
+        self.rng = random.Random(spec.seed)
+        self.tenant = Tenant(
+            tenant_id=spec.tenant_id,
+            name=spec.name,
+            slug=_slug(spec.name),
+            share_unenrolled=spec.share_unenrolled,
+            enabled=spec.enabled,
+            listed=spec.listed,
+            oauth1_only=spec.oauth1_only,
+        )
+        self.href = self.tenant.href_base = f"{base_href}/ims/oneroster/v1p1"
+        self.ids = _Ids(spec.id_style, spec.tenant_id)
+        self.data = self.tenant.data
+        self.user_counter = iter(range(1, 10_000_000))
+        self.emails: list[str] = []
+        self.refs: dict[tuple[str, str], Record] = {}
+        self.district_id = str(spec.tenant_id)
+        self.school_ids = [f"{spec.tenant_id}{i + 1:02d}" for i in range(spec.schools)]
+        self.school_refs = {s: [self.ref("org", "orgs", s)] for s in self.school_ids}
+        self.guardians = 0
+
+    def ref(self, kind: str, collection: str, sourced_id: str) -> Record:
         # One shared object per referenced record: a 200,000-user district has ~1M references.
-        found = refs.get((collection, sourced_id))
+        found = self.refs.get((collection, sourced_id))
         if found is None:
-            found = refs[(collection, sourced_id)] = {
-                "href": f"{href}/{collection}/{sourced_id}",
+            found = self.refs[(collection, sourced_id)] = {
+                "href": f"{self.href}/{collection}/{sourced_id}",
                 "sourcedId": sourced_id,
                 "type": kind,
             }
         return found
 
-    district_id = str(spec.tenant_id)
-    data["orgs"][district_id] = {
-        "sourcedId": district_id,
-        "status": "active",
-        "dateLastModified": stamp,
-        "name": spec.name,
-        "type": "district",
-        "identifier": f"D{spec.tenant_id}",
-        "parent": None,
-        "children": [],
-        "metadata": {},
-    }
-    school_ids = [f"{spec.tenant_id}{i + 1:02d}" for i in range(spec.schools)]
-    school_refs = {s: [ref("org", "orgs", s)] for s in school_ids}
-    for i, school in enumerate(school_ids):
-        data["orgs"][school] = {
-            "sourcedId": school,
+    def add_district_and_schools(self) -> None:
+        spec, orgs, district_id = self.spec, self.data["orgs"], self.district_id
+        orgs[district_id] = {
+            "sourcedId": district_id,
             "status": "active",
-            "dateLastModified": stamp,
-            "name": f"{FAMILY[i % len(FAMILY)]} {('Elementary', 'Middle School', 'High School')[i % 3]}",
-            "type": "school",
-            "identifier": school,
-            "parent": ref("org", "orgs", district_id),
+            "dateLastModified": _STAMP,
+            "name": spec.name,
+            "type": "district",
+            "identifier": f"D{spec.tenant_id}",
+            "parent": None,
             "children": [],
             "metadata": {},
         }
-        data["orgs"][district_id]["children"].append(ref("org", "orgs", school))
+        for i, school in enumerate(self.school_ids):
+            orgs[school] = {
+                "sourcedId": school,
+                "status": "active",
+                "dateLastModified": _STAMP,
+                "name": f"{FAMILY[i % len(FAMILY)]} {_SCHOOL_KINDS[i % 3]}",
+                "type": "school",
+                "identifier": school,
+                "parent": self.ref("org", "orgs", district_id),
+                "children": [],
+                "metadata": {},
+            }
+            orgs[district_id]["children"].append(self.ref("org", "orgs", school))
 
-    for term_id, title, start, end in (
-        ("FY", "Full Year", "2026-08-24", "2027-06-15"),
-        ("S1", "Semester 1", "2026-08-24", "2027-01-15"),
-    ):
-        data["academicSessions"][term_id] = {
-            "sourcedId": term_id,
-            "status": "active",
-            "dateLastModified": stamp,
-            "title": title,
-            "type": "schoolYear" if term_id == "FY" else "semester",
-            "startDate": start,
-            "endDate": end,
-            "parent": None,
-            "schoolYear": "2027",
-        }
+    def add_terms(self) -> None:
+        for term_id, title, start, end in _TERMS:
+            self.data["academicSessions"][term_id] = {
+                "sourcedId": term_id,
+                "status": "active",
+                "dateLastModified": _STAMP,
+                "title": title,
+                "type": "schoolYear" if term_id == "FY" else "semester",
+                "startDate": start,
+                "endDate": end,
+                "parent": None,
+                "schoolYear": "2027",
+            }
 
-    def new_user(
-        role: str, school: str, prefix: str, grades: list[str], orgs: list[Record] | None = None
-    ) -> Record:
-        n = next(user_counter)
-        sourced_id = ids.make(prefix, n)
-        # Both draws always happen, so the rule in _name leaves the rest of the stream as it was.
-        given, family = _name(n, rng.choice(GIVEN), rng.choice(FAMILY))
-        username = f"{login_part(given)}.{login_part(family)}{n}"
+    def add_staff(self) -> list[Record]:
+        """Teachers, aides and administrators, spread over the schools in turn; the teachers."""
+        spec, school_ids = self.spec, self.school_ids
+        teachers = [
+            self.new_user("teacher", school_ids[i % spec.schools], "T", []) for i in range(spec.teachers)
+        ]
+        for i in range(spec.aides):
+            self.new_user("aide", school_ids[i % spec.schools], "A", [])
+        for i in range(spec.administrators):
+            self.new_user("administrator", school_ids[i % spec.schools], "D", [])
+        return teachers
+
+    def _email(self, n: int, username: str) -> str:
         # Every 50th user has no e-mail and every 97th shares the previous user's (siblings,
         # shared staff inboxes): by rule rather than chance, so even small districts have both.
         # An exact count in the spec turns its rule off (_exact_emails sets them afterwards).
-        if spec.missing_emails is None and n % 50 == 0:
-            email = ""
-        elif spec.duplicate_emails is None and n % 97 == 0 and emails:
-            email = emails[-1]
-        else:
-            email = f"{username}@example.k12.us"
-        emails.append(email)
+        if self.spec.missing_emails is None and n % 50 == 0:
+            return ""
+        if self.spec.duplicate_emails is None and n % 97 == 0 and self.emails:
+            return self.emails[-1]
+        return f"{username}@example.k12.us"
+
+    def new_user(
+        self, role: str, school: str, prefix: str, grades: list[str], orgs: list[Record] | None = None
+    ) -> Record:
+        rng = self.rng
+        n = next(self.user_counter)
+        sourced_id = self.ids.make(prefix, n)
+        # Both draws always happen, so the rule in _name leaves the rest of the stream as it was.
+        given, family = _name(n, rng.choice(GIVEN), rng.choice(FAMILY))
+        username = f"{login_part(given)}.{login_part(family)}{n}"
+        email = self._email(n, username)
+        self.emails.append(email)
         record = {
             "sourcedId": sourced_id,
             "status": "active",
-            "dateLastModified": stamp,
+            "dateLastModified": _STAMP,
             "username": username,
             "userIds": [
                 {"type": "Fed", "identifier": sourced_id},
@@ -291,106 +330,115 @@ def generate(spec: DistrictSpec, base_href: str = "https://sandbox-vn-v2.rosters
             "sms": "",
             "phone": f"555-{rng.randrange(10**4):04d}" if role != "student" else "",
             "agents": [],
-            "orgs": school_refs[school] if orgs is None else orgs,
+            "orgs": self.school_refs[school] if orgs is None else orgs,
             "grades": grades,
             "password": "",  # present in real payloads (B7): never to be stored or logged
         }
-        data["users"][sourced_id] = record
-        tenant.classlink_user_ids[sourced_id] = 1_000_000 + spec.tenant_id * 100_000 + n
+        self.data["users"][sourced_id] = record
+        self.tenant.classlink_user_ids[sourced_id] = 1_000_000 + self.spec.tenant_id * 100_000 + n
         return record
 
-    teachers = [new_user("teacher", school_ids[i % spec.schools], "T", []) for i in range(spec.teachers)]
-    for i in range(spec.aides):
-        new_user("aide", school_ids[i % spec.schools], "A", [])
-    for i in range(spec.administrators):
-        new_user("administrator", school_ids[i % spec.schools], "D", [])
+    def add_courses_and_classes(self, teachers: list[Record]) -> dict[str, list[str]]:
+        """Classes come in sets of classes_per_teacher, one set per teacher, each class with its
+        own course. A district that shares no teachers still has classes (one set per school, no
+        teacher enrolled: the Partner Portal's Sanity Check finding "classes with no teachers",
+        C2), so its students are enrolled. Returns each school's class ids."""
+        classes_by_school: dict[str, list[str]] = {s: [] for s in self.school_ids}
+        course_number = 0
+        owners: list[tuple[str, Record | None]] = [(t["orgs"][0]["sourcedId"], t) for t in teachers] or [
+            (s, None) for s in self.school_ids
+        ]
+        for t_index, (school, teacher) in enumerate(owners):
+            for c in range(self.spec.classes_per_teacher):
+                course_number += 1
+                subject = SUBJECTS[(t_index + c) % len(SUBJECTS)]
+                class_id = self._add_course_and_class(school, subject, course_number, c)
+                classes_by_school[school].append(class_id)
+                if teacher is not None:
+                    _enroll(self.data, self.ref, teacher["sourcedId"], class_id, school, "teacher", _STAMP)
+        return classes_by_school
 
-    classes_by_school: dict[str, list[str]] = {s: [] for s in school_ids}
-    course_number = 0
-    # Classes come in sets of classes_per_teacher, one set per teacher. A district that shares
-    # no teachers still has classes (one set per school, no teacher enrolled: the Partner
-    # Portal's Sanity Check finding "classes with no teachers", C2), so its students are enrolled.
-    owners: list[tuple[str, Record | None]] = [(t["orgs"][0]["sourcedId"], t) for t in teachers] or [
-        (s, None) for s in school_ids
-    ]
-    for t_index, (school, teacher) in enumerate(owners):
-        for c in range(spec.classes_per_teacher):
-            course_number += 1
-            subject = SUBJECTS[(t_index + c) % len(SUBJECTS)]
-            course_id = f"{school}_{course_number}"
-            data["courses"][course_id] = {
-                "sourcedId": course_id,
-                "status": "active",
-                "dateLastModified": stamp,
-                "title": f"{subject} {course_number}",
-                "courseCode": f"{subject[:3].upper()}{course_number}",
-                "org": ref("org", "orgs", school),
-                "grades": [],
-                "schoolYear": ref("academicSession", "academicSessions", "FY"),
-            }
-            class_id = f"{school}_{course_number}-{c + 1}"
-            data["classes"][class_id] = {
-                "sourcedId": class_id,
-                "status": "active",
-                "dateLastModified": stamp,
-                "title": f"{subject} {course_number} ({c + 1})",
-                "classCode": "",
-                "classType": "scheduled",
-                "location": str(100 + c),
-                "grades": [],
-                "subjects": [subject],
-                "course": ref("course", "courses", course_id),
-                "school": ref("org", "orgs", school),
-                "terms": [ref("academicSession", "academicSessions", "FY")],
-                "subjectCodes": [],
-                "periods": [str(c + 1)],
-                "resources": [],
-            }
-            classes_by_school[school].append(class_id)
-            if teacher is not None:
-                _enroll(data, ref, teacher["sourcedId"], class_id, school, "teacher", stamp)
+    def _add_course_and_class(self, school: str, subject: str, course_number: int, c: int) -> str:
+        """Course `course_number` and its one class, the teacher's c-th (from 0); the class id."""
+        ref = self.ref
+        course_id = f"{school}_{course_number}"
+        self.data["courses"][course_id] = {
+            "sourcedId": course_id,
+            "status": "active",
+            "dateLastModified": _STAMP,
+            "title": f"{subject} {course_number}",
+            "courseCode": f"{subject[:3].upper()}{course_number}",
+            "org": ref("org", "orgs", school),
+            "grades": [],
+            "schoolYear": ref("academicSession", "academicSessions", "FY"),
+        }
+        class_id = f"{school}_{course_number}-{c + 1}"
+        self.data["classes"][class_id] = {
+            "sourcedId": class_id,
+            "status": "active",
+            "dateLastModified": _STAMP,
+            "title": f"{subject} {course_number} ({c + 1})",
+            "classCode": "",
+            "classType": "scheduled",
+            "location": str(100 + c),
+            "grades": [],
+            "subjects": [subject],
+            "course": ref("course", "courses", course_id),
+            "school": ref("org", "orgs", school),
+            "terms": [ref("academicSession", "academicSessions", "FY")],
+            "subjectCodes": [],
+            "periods": [str(c + 1)],
+            "resources": [],
+        }
+        return class_id
 
-    guardian_number = 0
-    first_without_school = spec.students - spec.students_without_school
-    for s in range(spec.students):
-        school = school_ids[s % spec.schools]
-        grade = f"{rng.randrange(1, 13):02d}"
-        without_school = s >= first_without_school
-        student = new_user("student", school, "S", [grade], [] if without_school else None)
-        # ~3% are unenrolled; a student with no school is always enrolled (so always shared).
-        if (rng.random() < 0.97 or without_school) and classes_by_school[school]:
-            chosen = rng.sample(
-                classes_by_school[school], min(spec.classes_per_student, len(classes_by_school[school]))
-            )
-            for class_id in chosen:
-                _enroll(data, ref, student["sourcedId"], class_id, school, "student", stamp)
-        if rng.random() < 0.5:
-            guardian_number += 1
-            guardian_id = ids.make("G", 5_000_000 + guardian_number)
-            student["agents"] = [ref("user", "users", guardian_id)]
-            data["users"][guardian_id] = {
-                "sourcedId": guardian_id,
-                "status": "active",
-                "dateLastModified": stamp,
-                "username": "",
-                "userIds": [],
-                "enabledUser": "true",
-                "givenName": rng.choice(GIVEN),
-                "familyName": student["familyName"],
-                "middleName": "",
-                "role": "guardian",
-                "identifier": "",
-                "email": f"guardian{guardian_number}@example.com",
-                "sms": f"+1555{rng.randrange(10**7):07d}",
-                "phone": f"555-{rng.randrange(10**4):04d}",
-                "agents": [ref("user", "users", student["sourcedId"])],
-                "orgs": student["orgs"],
-                "grades": [],
-                "password": "",
-            }
-    if spec.missing_emails or spec.duplicate_emails:
-        _exact_emails(tenant, spec)
-    return tenant
+    def add_students(self, classes_by_school: dict[str, list[str]]) -> None:
+        """Students, in turn over the schools, enrolled in classes of their school; about half
+        with a guardian. The last spec.students_without_school have no school."""
+        spec, rng = self.spec, self.rng
+        first_without_school = spec.students - spec.students_without_school
+        for s in range(spec.students):
+            school = self.school_ids[s % spec.schools]
+            grade = f"{rng.randrange(1, 13):02d}"
+            without_school = s >= first_without_school
+            student = self.new_user("student", school, "S", [grade], [] if without_school else None)
+            # ~3% are unenrolled; a student with no school is always enrolled (so always shared).
+            if (rng.random() < 0.97 or without_school) and classes_by_school[school]:
+                self._enroll_student(student, school, classes_by_school[school])
+            if rng.random() < 0.5:
+                self._add_guardian(student)
+
+    def _enroll_student(self, student: Record, school: str, school_classes: list[str]) -> None:
+        chosen = self.rng.sample(school_classes, min(self.spec.classes_per_student, len(school_classes)))
+        for class_id in chosen:
+            _enroll(self.data, self.ref, student["sourcedId"], class_id, school, "student", _STAMP)
+
+    def _add_guardian(self, student: Record) -> None:
+        rng = self.rng
+        self.guardians += 1
+        guardian_number = self.guardians
+        guardian_id = self.ids.make("G", 5_000_000 + guardian_number)
+        student["agents"] = [self.ref("user", "users", guardian_id)]
+        self.data["users"][guardian_id] = {
+            "sourcedId": guardian_id,
+            "status": "active",
+            "dateLastModified": _STAMP,
+            "username": "",
+            "userIds": [],
+            "enabledUser": "true",
+            "givenName": rng.choice(GIVEN),
+            "familyName": student["familyName"],
+            "middleName": "",
+            "role": "guardian",
+            "identifier": "",
+            "email": f"guardian{guardian_number}@example.com",
+            "sms": f"+1555{rng.randrange(10**7):07d}",
+            "phone": f"555-{rng.randrange(10**4):04d}",
+            "agents": [self.ref("user", "users", student["sourcedId"])],
+            "orgs": student["orgs"],
+            "grades": [],
+            "password": "",
+        }
 
 
 def _exact_emails(tenant: Tenant, spec: DistrictSpec) -> None:

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import ValidationError
-from pynamodb.exceptions import PutError
 
 from smartpass.classlink.http import ClassLinkError
 from smartpass.classlink.oneroster import OutOfTime
 from smartpass.classlink.partner_api import ApplicationRow, DirectServer
 from smartpass.data.base import utcnow
-from smartpass.data.district_history import change_state, record_event
+from smartpass.data.changes import absent, equals
 from smartpass.data.districts import District, DistrictState
+from smartpass.data.stores import Stores
+from smartpass.district_state import change_state, record_event
 from smartpass.onboarding.connect import (
     OnboardingServices,
     connect_district,
@@ -62,18 +63,19 @@ class DiscoveryResult:
     empty_list_ignored: bool = False
 
 
-def _pause(district: District, reason: str) -> None:
+def _pause(stores: Stores, district: District, reason: str) -> None:
     change_state(
+        stores,
         district,
         DistrictState.PAUSED.value,
         reason,
         ACTOR,
         kind="paused",
-        extra=[District.sharing_enabled.set(False)],
+        changes={"sharing_enabled": False},
     )
 
 
-def _discover(row: ApplicationRow) -> District | None:
+def _discover(stores: Stores, row: ApplicationRow) -> District | None:
     district = District(
         tenant_id=row.tenant_id,
         name=row.tenant_name or f"Tenant {row.tenant_id}",
@@ -81,13 +83,10 @@ def _discover(row: ApplicationRow) -> District | None:
         state_reason="found in the ClassLink Partner API; connecting",
         oneroster_application_id=row.oneroster_application_id,
     )
-    try:
-        district.save(condition=District.tenant_id.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    if not stores.districts.add(district):
         return None  # another poll created it a moment ago; it connects it
     record_event(
+        stores,
         row.tenant_id,
         "discovered",
         ACTOR,
@@ -150,15 +149,20 @@ class _Connector:
             return
         assert district.credentials_secret_id is not None
         self.services.write_secret(district.credentials_secret_id, credentials)
-        district.update(
-            actions=[
-                District.credentials_fingerprint.set(new_fingerprint),
-                District.oneroster_application_id.set(row.oneroster_application_id),
-            ],
-            add_version_condition=False,
+        stores = self.services.stores
+        stores.districts.update(
+            district,
+            {
+                "credentials_fingerprint": new_fingerprint,
+                "oneroster_application_id": row.oneroster_application_id,
+            },
         )
         record_event(
-            district.tenant_id, "credentials_rotated", ACTOR, "ClassLink lists a new proxy bearer; stored"
+            stores,
+            district.tenant_id,
+            "credentials_rotated",
+            ACTOR,
+            "ClassLink lists a new proxy bearer; stored",
         )
         self.result.credentials_rotated.append(district.tenant_id)
 
@@ -171,12 +175,7 @@ def reconcile_districts(
     time_left: Callable[[], float] = lambda: float("inf"),
 ) -> DiscoveryResult:
     result = DiscoveryResult()
-    listed: dict[str, ApplicationRow] = {}
-    for row in rows:
-        if isinstance(row, ValidationError):
-            result.invalid_rows += 1
-        elif row.tenant_id not in listed or (row.is_live and not listed[row.tenant_id].is_live):
-            listed[row.tenant_id] = row  # of two rows for one tenant, the live one counts
+    listed = _rows_by_tenant(rows, result)
     everyone = list(known)
     # An operator's district is theirs to change (and may be absent from the list); the poll
     # only follows up on its queued sync.
@@ -184,6 +183,40 @@ def reconcile_districts(
     connector = _Connector(services, server, result)
     now = utcnow()
 
+    _handle_live_rows(listed, districts, connector, services, now, time_left)
+    _follow_up_operator_districts(everyone, services, now, result)
+    if _safe_to_pause(listed, districts, result):
+        _pause_unlisted_or_disabled(services.stores, listed, districts, result)
+    return result
+
+
+def _rows_by_tenant(
+    rows: Iterable[ApplicationRow | ValidationError], result: DiscoveryResult
+) -> dict[str, ApplicationRow]:
+    """One row per tenant (of two rows for one tenant, the live one counts); rows that failed
+    to parse are counted in result.invalid_rows."""
+    listed: dict[str, ApplicationRow] = {}
+    for row in rows:
+        if isinstance(row, ValidationError):
+            result.invalid_rows += 1
+        elif row.tenant_id not in listed or (row.is_live and not listed[row.tenant_id].is_live):
+            listed[row.tenant_id] = row
+    return listed
+
+
+def _error_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _handle_live_rows(
+    listed: dict[str, ApplicationRow],
+    districts: dict[str, District],
+    connector: _Connector,
+    services: OnboardingServices,
+    now: datetime,
+    time_left: Callable[[], float],
+) -> None:
+    result = connector.result
     for tenant_id, row in listed.items():
         if not row.is_live:
             continue
@@ -196,7 +229,12 @@ def reconcile_districts(
         except OutOfTime:
             result.left_for_next_poll.append(tenant_id)
         except Exception as exc:
-            result.errors[tenant_id] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            result.errors[tenant_id] = _error_text(exc)
+
+
+def _follow_up_operator_districts(
+    everyone: list[District], services: OnboardingServices, now: datetime, result: DiscoveryResult
+) -> None:
     for district in everyone:
         if district.registration == "operator":
             try:
@@ -204,27 +242,43 @@ def reconcile_districts(
                     result, district.tenant_id, follow_up(district, services, now, OPERATOR_ACTOR)
                 )
             except Exception as exc:
-                result.errors[district.tenant_id] = f"{type(exc).__name__}: {str(exc)[:200]}"
+                result.errors[district.tenant_id] = _error_text(exc)
 
+
+def _safe_to_pause(
+    listed: dict[str, ApplicationRow], districts: dict[str, District], result: DiscoveryResult
+) -> bool:
+    """False if a row failed to parse (that tenant might be the unparsable row), or if the list
+    is empty while districts are connected (ClassLink failing in a success-shaped way; noted
+    in result.empty_list_ignored)."""
     if result.invalid_rows:
-        return result
+        return False
     if not listed and any(d.state != DistrictState.PAUSED.value for d in districts.values()):
         result.empty_list_ignored = True
-        return result
+        return False
+    return True
+
+
+def _pause_unlisted_or_disabled(
+    stores: Stores, listed: dict[str, ApplicationRow], districts: dict[str, District], result: DiscoveryResult
+) -> None:
     for tenant_id, district in districts.items():
         if district.state == DistrictState.PAUSED.value:
             continue
         row_or_none = listed.get(tenant_id)
         try:
             if row_or_none is None:
-                _pause(district, "no longer listed by the ClassLink Partner API (app removed or unshared)")
+                _pause(
+                    stores,
+                    district,
+                    "no longer listed by the ClassLink Partner API (app removed or unshared)",
+                )
                 result.paused.append(tenant_id)
             elif not row_or_none.is_live:
-                _pause(district, "the district disabled the app in ClassLink Roster Server")
+                _pause(stores, district, "the district disabled the app in ClassLink Roster Server")
                 result.paused.append(tenant_id)
         except Exception as exc:
-            result.errors[tenant_id] = f"{type(exc).__name__}: {str(exc)[:200]}"
-    return result
+            result.errors[tenant_id] = _error_text(exc)
 
 
 def _note_follow_up(result: DiscoveryResult, tenant_id: str, what: str | None) -> None:
@@ -243,34 +297,35 @@ def _one_listed(
     now: datetime,
 ) -> None:
     result = connector.result
+    stores = services.stores
     if district is None:
-        created = _discover(row)
+        created = _discover(stores, row)
         if created is not None:
             result.discovered.append(tenant_id)
             connector.connect(created, row)
         return
     if row.tenant_name and row.tenant_name != district.name:
         old = district.name
-        district.update(actions=[District.name.set(row.tenant_name)], add_version_condition=False)
-        record_event(tenant_id, "renamed", ACTOR, f"renamed in ClassLink from {old!r} to {row.tenant_name!r}")
+        stores.districts.update(district, {"name": row.tenant_name})
+        record_event(
+            stores, tenant_id, "renamed", ACTOR, f"renamed in ClassLink from {old!r} to {row.tenant_name!r}"
+        )
         result.renamed.append(tenant_id)
     # A district an operator paused stays paused until an operator resumes it.
     paused_by_poll = district.state == DistrictState.PAUSED.value and district.paused_by is None
     if paused_by_poll and change_state(
+        stores,
         district,
         DistrictState.CONNECTING.value,
         "sharing re-enabled in ClassLink; connecting again",
         ACTOR,
         kind="resumed",
         # A fresh connection and sync: the request of the last onboarding is done with.
-        extra=[
-            District.oneroster_application_id.set(row.oneroster_application_id),
-            District.onboarding_request.remove(),
-        ],
-        condition=(District.state == DistrictState.PAUSED.value) & District.paused_by.does_not_exist(),
+        changes={"oneroster_application_id": row.oneroster_application_id, "onboarding_request": None},
+        expect=[equals("state", DistrictState.PAUSED.value), absent("paused_by")],
     ):
         result.resumed.append(tenant_id)
-        district.refresh(consistent_read=True)
+        stores.districts.refresh(district)
     if _needs_connection(district, now):
         connector.connect(district, row)
         return
