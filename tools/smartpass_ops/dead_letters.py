@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from smartpass_ops.context import target
 from smartpass_ops.render import err, fail, out, print_json, when
 
 if TYPE_CHECKING:
@@ -61,7 +62,6 @@ def list_messages(
     kind, run id and request time; a missed tick's function, trigger and error). Messages stay
     in the queue (hidden for a few seconds at most while they are read)."""
     from smartpass.operations.dead_letters import peek, queue_depth
-    from smartpass_ops.cli import target
 
     t = target(ctx)
     sqs = t.client("sqs")
@@ -103,7 +103,6 @@ def redrive_messages(
     the worker can never read (not JSON, not a sync request) are never redriven: `--discard`
     deletes them."""
     from smartpass.operations import dead_letters
-    from smartpass_ops.cli import target
 
     t = target(ctx)
     sqs = t.client("sqs")

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from smartpass_ops import render
+from smartpass_ops.context import target
 from smartpass_ops.render import Operator
 
 if TYPE_CHECKING:
@@ -34,19 +35,13 @@ SECRET_VARIABLE = "SMARTPASS_DISTRICT_SECRET"  # noqa: S105 (the variable's name
 CONNECTION_CHECK_SECONDS = 60.0  # the time a hand registration or resume gives its check
 
 
-def _target(ctx: typer.Context) -> Target:
-    from smartpass_ops.cli import target  # cli.py imports this module
-
-    return target(ctx)
-
-
 @app.command("list")
 def list_(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
 ) -> None:
     """Every district: state, last run, its counts and what it said."""
-    _target(ctx)
+    target(ctx)
     from smartpass.operations.overview import list_districts, to_plain
 
     districts = list_districts()
@@ -85,7 +80,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
 ) -> None:
     """One district: its state and settings, recent runs with counts and findings, history."""
-    _target(ctx)
+    target(ctx)
     from smartpass.operations.overview import UnknownDistrict, district_detail, to_plain
 
     try:
@@ -172,12 +167,12 @@ def _settings_table(settings: SettingsView) -> Table:
     return table
 
 
-def _services(target: Target) -> OnboardingServices:
+def _services(t: Target) -> OnboardingServices:
     # The poll's own services: the same secret writes, connection check and sync queue.
     from invite_handler.services import build_services
 
     deadline = time.monotonic() + CONNECTION_CHECK_SECONDS
-    return build_services(target.settings, lambda: max(deadline - time.monotonic(), 0.0))
+    return build_services(t.settings, lambda: max(deadline - time.monotonic(), 0.0))
 
 
 @app.command()
@@ -199,7 +194,7 @@ def register(
     who = render.operator_name(operator)
     # Never a command-line argument: it would stay in the shell's history and show in `ps`.
     secret = os.environ.get(SECRET_VARIABLE) or typer.prompt("OAuth1 secret", hide_input=True)
-    t = _target(ctx)
+    t = target(ctx)
     from smartpass.onboarding.register import RegistrationError, register_district
 
     try:
@@ -224,7 +219,7 @@ def pause(
 ) -> None:
     """Pause a district: no sync runs until an operator resumes it (the ClassLink poll does not)."""
     who = render.operator_name(operator)
-    _target(ctx)
+    target(ctx)
     from smartpass.operations.district_admin import AdminError, pause_district
 
     try:
@@ -242,7 +237,7 @@ def resume(
 ) -> None:
     """Resume a paused district: its connection is checked and a catch-up sync queued."""
     who = render.operator_name(operator)
-    t = _target(ctx)
+    t = target(ctx)
     from smartpass.operations.district_admin import AdminError, resume_district
 
     try:
@@ -294,7 +289,7 @@ def settings(
         v is not None and v != [] for v in (threshold, threshold_minimum, blackout, collections, role_map)
     ) or (clear_blackout or reset_role_map)
     who = render.operator_name(operator) if changing else ""
-    _target(ctx)
+    target(ctx)
     from smartpass.operations.district_admin import AdminError, change_settings, plain_pairs
     from smartpass.operations.overview import UnknownDistrict, district_detail
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from smartpass_ops import render
+from smartpass_ops.context import target
 from smartpass_ops.render import Operator
 
 app = typer.Typer(help="Held runs: what they would deactivate; approve or reject.", no_args_is_help=True)
@@ -23,8 +24,6 @@ Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmat
 
 
 def _open(ctx: typer.Context) -> None:
-    from smartpass_ops.cli import target  # cli.py imports this module
-
     target(ctx)
 
 

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from smartpass_ops.context import target
 from smartpass_ops.render import fail, out, print_json, state, when
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ def check(
     sourcedId), 2 the question is not valid."""
     from smartpass.operations.overview import to_plain
     from smartpass.operations.signin_check import check_sign_in
-    from smartpass_ops.cli import target
 
     target(ctx)
     if not who.strip():

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from smartpass_ops import render
+from smartpass_ops.context import target
 
 app = typer.Typer(help="Open the operator status page.", no_args_is_help=True)
 DEFAULT_PORT = 8787
@@ -25,7 +26,6 @@ def open_(
 ) -> None:
     """Serve the status page on 127.0.0.1 through a proxy that signs with your AWS credentials
     (the page is behind IAM); opens it in your browser. Ctrl-C stops it."""
-    from smartpass_ops.cli import target  # cli.py imports this module
     from smartpass_ops.signing_proxy import STATUS_PATH, ProxyError, SigningProxy
 
     t = target(ctx)

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from smartpass_ops import render
+from smartpass_ops.context import target
 from smartpass_ops.render import Operator
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ def start(
 ) -> None:
     """Queue a manual sync of a district (the same request the system sends) and follow it."""
     who = render.operator_name(operator)
-    from smartpass_ops.cli import target  # cli.py imports this module
 
     t = target(ctx)
     from smartpass.operations.manual_sync import SyncRefused, start_manual_sync
@@ -68,7 +68,6 @@ def follow(
 ) -> None:
     """Follow a run (any kind) with a progress bar until it ends, then print its summary."""
     from smartpass.data.sync_runs import SyncRun
-    from smartpass_ops.cli import target
 
     target(ctx)
     # A run queued a moment ago is opened when the worker takes its message; a run id that is
