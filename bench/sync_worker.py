@@ -75,14 +75,14 @@ def run_raw(tenant_id: str, raw_tenant_id: str) -> dict[str, Any]:
     the same records turned into the same items and written by the same writer threads (the
     engine's own RosterStore.create), under another tenant id. Missing: reading what we hold,
     hashing and diffing."""
-    from nightly_sync.services import build_services
     from smartpass.classlink.records import sourced_id_of
     from smartpass.data.base import utcnow
     from smartpass.data.districts import District
+    from smartpass.data.roster_store import DynamoRosterStore
     from smartpass.data.tables import bind_tables
     from smartpass.settings import get_settings
     from smartpass.sync.collections import COLLECTIONS, role_mapping
-    from smartpass.sync.store import RosterStore
+    from smartpass_aws.sync_services import build_services
 
     settings = get_settings()
     bind_tables(settings)
@@ -90,7 +90,7 @@ def run_raw(tenant_id: str, raw_tenant_id: str) -> dict[str, Any]:
     roles = role_mapping(None)
     records = 0
     for spec in COLLECTIONS.values():
-        store = RosterStore(spec.model, raw_tenant_id, "raw", utcnow())
+        store = DynamoRosterStore(spec.model, raw_tenant_id, "raw", utcnow())
         offset, limit = 0, 10_000
         while True:
             page = client.page(spec.endpoint, spec.envelope, offset=offset, limit=limit, fields=spec.fields)

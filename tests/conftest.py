@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities import parameters
 
 from classlink_sandbox.generator import DistrictSpec
 from classlink_sandbox.server import SandboxServer
+from local_stack import moto_partition_query
 from local_stack.__main__ import start
 from local_stack.stack import LocalStack
 
@@ -76,12 +77,9 @@ def _reset(stack: LocalStack, sandbox: SandboxServer) -> None:
 
 
 def _empty_tables(stack: LocalStack) -> None:
-    dynamodb = stack.client("dynamodb")
-    for table in dynamodb.list_tables()["TableNames"]:
-        keys = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
-        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
-            for item in page["Items"]:
-                dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+    # moto server runs in this process: its tables are emptied in place, in one step, rather
+    # than item by item over HTTP (which took 2.3 times as long as a 128-user sync).
+    moto_partition_query.empty_tables()
 
 
 def _delete_district_secrets(stack: LocalStack) -> None:

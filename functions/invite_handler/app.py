@@ -10,15 +10,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from invite_handler.services import build_services
 from smartpass.classlink.partner_api import PartnerApiClient
-from smartpass.data.districts import District
+from smartpass.data.stores import dynamo_stores
 from smartpass.data.tables import bind_tables
 from smartpass.onboarding.discovery import reconcile_districts
 from smartpass.settings import get_settings
+from smartpass_aws.onboarding_services import build_services
 
 settings = get_settings()
 bind_tables(settings)
+stores = dynamo_stores()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
@@ -42,8 +43,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def time_left() -> float:
         return max(0.0, (context.get_remaining_time_in_millis() - SAFETY_MARGIN_MS) / 1000)
 
-    services = build_services(settings, time_left)
-    result = reconcile_districts(partner.applications(), District.scan(), services, partner.server, time_left)
+    services = build_services(settings, time_left, stores)
+    known = stores.districts.all(consistent=False)
+    result = reconcile_districts(partner.applications(), known, services, partner.server, time_left)
     for name, value in (
         ("DistrictsDiscovered", len(result.discovered)),
         ("DistrictsConnected", len(result.connected)),

@@ -20,14 +20,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Json
 
 from nightly_sync.batch import LoggedBatchProcessor
-from nightly_sync.services import build_services
+from smartpass.data.stores import dynamo_stores
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
+from smartpass.sync.handle_request import handle_request
 from smartpass.sync.requests import SyncRequest
-from smartpass.sync.runs import RequestOutcome, handle_request
+from smartpass.sync.services import RequestOutcome
+from smartpass_aws.sync_services import build_services
 
 settings = get_settings()
 bind_tables(settings)
+stores = dynamo_stores()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
@@ -53,7 +56,7 @@ def run_work(work: Work, context: LambdaContext) -> dict[str, Any]:
     def time_left() -> float:
         return context.get_remaining_time_in_millis() / 1000
 
-    outcome = handle_request(work.request, build_services(settings, time_left), time_left)
+    outcome = handle_request(work.request, build_services(settings, time_left, stores), time_left)
     _measure(outcome)
     return outcome.as_dict()
 

@@ -23,7 +23,7 @@ from smartpass.operations.district_page import (
 from smartpass.operations.page_layout import PAGE_HEADERS
 from smartpass.operations.status_page import collect_status, render_status_page, status_json
 from smartpass.settings import get_settings
-from sso_callback.signing_keys import signing_keys  # one way to read the signing keys
+from smartpass_aws.signing_keys import signing_keys  # one way to read the signing keys
 
 settings = get_settings()
 bind_tables(settings)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities import parameters
 from smartpass.classlink.oidc import OidcClient
 from smartpass.settings import get_settings
 from smartpass.sso.callback import SsoConfig
-from sso_callback.signing_keys import SECRET_MAX_AGE
+from smartpass_aws.signing_keys import SECRET_MAX_AGE
 
 
 @functools.cache

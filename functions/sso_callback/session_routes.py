@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from smartpass.settings import get_settings
 from smartpass.sso.session import LoginCodeRejected, redeem_login_code
+from smartpass_aws.signing_keys import signing_key, signing_keys
 from sso_callback.responses import NO_STORE, refuse
-from sso_callback.signing_keys import signing_key, signing_keys
 
 router = APIGatewayHttpRouter()
 # Verifiers may keep our public keys a few minutes (the function itself caches the secret as

@@ -14,7 +14,6 @@ from classlink_sandbox.changes import apply_change
 from classlink_sandbox.generator import DistrictSpec, generate
 from classlink_sandbox.server import SandboxServer
 from classlink_sandbox.world import Tenant
-from invite_handler.services import build_services
 from local_stack.stack import LocalStack
 from local_stack.story import Story
 from smartpass.classlink.partner_api import PartnerApiClient
@@ -23,6 +22,7 @@ from smartpass.data.districts import District
 from smartpass.onboarding.connect import OnboardingServices
 from smartpass.onboarding.discovery import DiscoveryResult, reconcile_districts
 from smartpass.settings import get_settings
+from smartpass_aws.onboarding_services import build_services
 
 POLL = "InvitationPollFunction.PollSchedule"
 SMALL = {"students": 10, "teachers": 2}

@@ -20,6 +20,7 @@ from local_stack.stack import LocalStack
 from smartpass.classlink.partner_api import ApplicationRow
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.login import LoginState
+from smartpass.data.stores import dynamo_stores
 from smartpass.data.sync_runs import SyncRun
 from smartpass.onboarding.connect import OnboardingServices
 from smartpass.onboarding.discovery import reconcile_districts
@@ -297,7 +298,7 @@ def test_one_unparsable_partner_row_pauses_nobody(stack: LocalStack) -> None:
         ApplicationRow.model_validate({"tenant_id": None, "enabled": "maybe"})
     except ValidationError as bad_row:
         # no live row, so nothing is connected: services that fail if called
-        unused = OnboardingServices("unused/", _unexpected, _unexpected, _unexpected)
+        unused = OnboardingServices(dynamo_stores(), "unused/", _unexpected, _unexpected, _unexpected)
         result = reconcile_districts([bad_row], District.scan(), unused, _unexpected)
     assert result.invalid_rows == 1 and result.paused == []
     assert District.get(TENANT).state == DistrictState.ACTIVE.value

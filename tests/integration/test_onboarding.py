@@ -4,6 +4,7 @@ a new bearer land in the right states with the right words."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from datetime import timedelta
@@ -11,15 +12,14 @@ from typing import Any
 
 from classlink_sandbox.faults import Fault
 from classlink_sandbox.server import SandboxServer
-from invite_handler.services import build_services
 from local_stack.stack import LocalStack
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.roster import RosterUser
 from smartpass.data.sync_runs import SyncRun
-from smartpass.onboarding.connect import OnboardingServices
 from smartpass.settings import get_settings
 from smartpass.sync.requests import SyncRequest
+from smartpass_aws.onboarding_services import build_services
 from tests.integration.onboarding_helpers import (
     another_district,
     changed,
@@ -121,7 +121,7 @@ def test_a_crash_between_queueing_and_sending_is_repaired_by_a_later_poll(stack:
         raise RuntimeError("the function died before SQS answered")
 
     services = build_services(get_settings(), lambda: 60.0)
-    crashing = OnboardingServices(services.secret_prefix, services.write_secret, services.verify, crash)
+    crashing = dataclasses.replace(services, send=crash)
     crashed = domain_poll(stack, crashing)
     assert crashed.errors == {TENANT: "RuntimeError: the function died before SQS answered"}
     district = District.get(TENANT)

@@ -4,21 +4,21 @@ registering a district by hand."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 
 from classlink_sandbox.faults import Fault
 from classlink_sandbox.server import SandboxServer
-from invite_handler.services import build_services
 from local_stack.stack import LocalStack
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.sync_runs import SyncRun
-from smartpass.onboarding.connect import OnboardingServices
 from smartpass.onboarding.register import RegistrationError, register_district
 from smartpass.settings import get_settings
 from smartpass.sync.requests import SyncRequest
+from smartpass_aws.onboarding_services import build_services
 from tests.integration.onboarding_helpers import (
     another_district,
     changed,
@@ -156,7 +156,7 @@ def test_one_districts_trouble_does_not_stop_the_poll_for_the_others(
             raise RuntimeError("SQS throttled this one")
         real.send(request)
 
-    services = OnboardingServices(real.secret_prefix, real.write_secret, real.verify, send)
+    services = dataclasses.replace(real, send=send)
     with another_district(stack_sandbox, 2002):
         result = domain_poll(stack, services)
     assert result.errors == {"2002": "RuntimeError: SQS throttled this one"}

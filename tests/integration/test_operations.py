@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from classlink_sandbox.server import SandboxServer
-from invite_handler.services import build_services
 from local_stack.stack import LocalStack
 from smartpass.data.districts import District, DistrictState
+from smartpass.data.stores import dynamo_stores
 from smartpass.data.sync_runs import SyncRun
 from smartpass.operations.district_admin import change_settings, pause_district, resume_district
 from smartpass.operations.manual_sync import run_progress, start_manual_sync
 from smartpass.operations.overview import district_detail, list_districts
 from smartpass.settings import get_settings
+from smartpass_aws.onboarding_services import build_services
 from tests.integration.onboarding_helpers import changed, history, poll
 from tests.integration.sync_helpers import TENANT, connect_district
 
@@ -29,7 +30,7 @@ def test_a_district_paused_by_the_poll_and_then_by_an_operator_stays_paused(
     with changed(stack_sandbox, int(TENANT), {"op": "disable_sharing"}, {"op": "enable_sharing"}):
         assert poll(stack)["paused"] == [TENANT]
         assert District.get(TENANT).paused_by is None  # the poll's pause
-        pause_district(TENANT, "alice", "the district's contract is under review")
+        pause_district(dynamo_stores(), TENANT, "alice", "the district's contract is under review")
     # Sharing is on again: the poll would resume its own pause, but this one is the operator's.
     result = poll(stack)
     assert result["resumed"] == [] and result["connected"] == []
@@ -50,15 +51,15 @@ def test_progress_of_a_manual_sync_from_queued_to_its_end(
     stack: LocalStack, stack_sandbox: SandboxServer
 ) -> None:
     connect_district(stack, stack_sandbox, state=DistrictState.ACTIVE.value)
-    change_settings(TENANT, "carol", collections=["orgs", "users"])
-    run_id = start_manual_sync(TENANT, "carol", *_queue(stack))
+    change_settings(dynamo_stores(), TENANT, "carol", collections=["orgs", "users"])
+    run_id = start_manual_sync(dynamo_stores(), TENANT, "carol", *_queue(stack))
 
-    queued = run_progress(TENANT, run_id)
+    queued = run_progress(dynamo_stores(), TENANT, run_id)
     assert (queued.state, queued.ended, queued.done, queued.run) == ("queued", False, 0.0, None)
     assert queued.collections == ("orgs", "users")  # the district's settings, in pull order
 
     stack.drain(timeout_seconds=120)
-    ended = run_progress(TENANT, run_id)
+    ended = run_progress(dynamo_stores(), TENANT, run_id)
     assert (ended.state, ended.ended, ended.done) == ("succeeded", True, 2.0)
     assert ended.run is not None and set(ended.run.by_collection) == {"orgs", "users"}
     assert ended.counts.created == ended.run.counts.created > 0

@@ -23,7 +23,7 @@ from local_stack.stack import LocalStack
 from smartpass.operations.district_link import make_token
 from smartpass.settings import get_settings
 from smartpass.sso.session import SESSION_AUDIENCE, SigningKey
-from sso_callback.signing_keys import signing_keys
+from smartpass_aws.signing_keys import signing_keys
 from tests.integration.onboarding_helpers import poll
 from tests.integration.sso_helpers import launchpad_browser, login_code, our_launch, session_claims
 from tests.integration.sync_helpers import TENANT

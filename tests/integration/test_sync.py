@@ -177,6 +177,7 @@ def test_sso_fields_survive_an_update(stack: LocalStack, synced: SandboxServer) 
 
 # ------------------------------------------------------------------ safety hold
 def test_a_mass_removal_is_held_and_approval_applies_it(stack: LocalStack, synced: SandboxServer) -> None:
+    from smartpass.data.stores import dynamo_stores
     from smartpass.sync.holds import approve_hold, review_hold
 
     tenant = synced.world.tenants[int(TENANT)]
@@ -191,12 +192,12 @@ def test_a_mass_removal_is_held_and_approval_applies_it(stack: LocalStack, synce
     assert all(RosterUser.get(TENANT, sid).active for sid in gone)
     assert District.get(TENANT).state == DistrictState.HELD.value
     assert any("would be deactivated" in f for f in run.findings)
-    review = review_hold(TENANT, run.run_id)
+    review = review_hold(dynamo_stores(), TENANT, run.run_id)
     assert review.by_collection["users"]["absent"] == 60
     # One of them changes before the operator decides: that one no longer holds.
     changed = RosterUser.get(TENANT, gone[0])
     changed.update(actions=[RosterUser.content_hash.set("0000000000000000")])
-    result = approve_hold(TENANT, run.run_id, operator="ops@smartpass")
+    result = approve_hold(dynamo_stores(), TENANT, run.run_id, operator="ops@smartpass")
     assert (result["applied"], result["no_longer_applicable"]) == (review.total - 1, 1)
     assert RosterUser.get(TENANT, gone[0]).active
     assert not any(RosterUser.get(TENANT, sid).active for sid in gone[1:])

@@ -18,9 +18,10 @@ from classlink_sandbox.server import SandboxServer
 from local_stack.stack import LocalStack
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.roster import RosterUser
+from smartpass.data.stores import dynamo_stores
 from smartpass.data.sync_runs import SyncRun
 from smartpass.operations.district_admin import pause_district
-from smartpass.sync.runs import acquire_lease
+from smartpass.sync.lease import acquire_lease
 from tests.integration.sync_helpers import (
     TENANT,
     connect_district,
@@ -176,7 +177,7 @@ def test_invalid_records_are_counted_reported_and_never_written(
 def test_a_request_for_a_busy_district_waits_instead_of_failing(
     stack: LocalStack, synced: SandboxServer
 ) -> None:
-    assert acquire_lease(District.get(TENANT), "another-run", 600)
+    assert acquire_lease(dynamo_stores(), District.get(TENANT), "another-run", 600)
     sqs = stack.client("sqs")
     send(stack, request(kind="manual", trigger="while-busy"))
     failed_deliveries = stack.sqs_sources[0].failed
@@ -262,10 +263,11 @@ def test_one_districts_failure_never_touches_another(stack: LocalStack, synced: 
 def test_a_piece_whose_continuation_was_not_sent_is_resent_on_redelivery(
     stack: LocalStack, synced: SandboxServer
 ) -> None:
-    from nightly_sync.services import build_services
     from smartpass.settings import get_settings
+    from smartpass.sync.handle_request import handle_request
     from smartpass.sync.requests import SyncRequest
-    from smartpass.sync.runs import SyncServices, handle_request
+    from smartpass.sync.services import SyncServices
+    from smartpass_aws.sync_services import build_services
 
     _small_pages(20)
     calls = itertools.count()
@@ -282,6 +284,7 @@ def test_a_piece_whose_continuation_was_not_sent_is_resent_on_redelivery(
         sent.append(request)
 
     services = SyncServices(
+        stores=dynamo_stores(),
         connect=build_services(get_settings(), time_left).connect,
         send=send_fails_once,
         notify=lambda report: None,
@@ -332,7 +335,7 @@ def test_a_pause_during_a_long_run_stops_it_before_anything_is_deactivated(
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if any(int(r.pieces or 0) >= 1 for r in _runs() if r.trigger == "schedule:paused"):
-                pause_district(TENANT, "alice", "a district asked us to stop")
+                pause_district(dynamo_stores(), TENANT, "alice", "a district asked us to stop")
                 paused.set()
                 return
             time.sleep(0.05)

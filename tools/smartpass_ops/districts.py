@@ -169,10 +169,10 @@ def _settings_table(settings: SettingsView) -> Table:
 
 def _services(t: Target) -> OnboardingServices:
     # The poll's own services: the same secret writes, connection check and sync queue.
-    from invite_handler.services import build_services
+    from smartpass_aws.onboarding_services import build_services
 
     deadline = time.monotonic() + CONNECTION_CHECK_SECONDS
-    return build_services(t.settings, lambda: max(deadline - time.monotonic(), 0.0))
+    return build_services(t.settings, lambda: max(deadline - time.monotonic(), 0.0), t.stores)
 
 
 @app.command()
@@ -219,11 +219,11 @@ def pause(
 ) -> None:
     """Pause a district: no sync runs until an operator resumes it (the ClassLink poll does not)."""
     who = render.operator_name(operator)
-    target(ctx)
+    stores = target(ctx).stores
     from smartpass.operations.district_admin import AdminError, pause_district
 
     try:
-        pause_district(tenant_id, who, reason)
+        pause_district(stores, tenant_id, who, reason)
     except AdminError as exc:
         render.fail(str(exc))
     render.out().print(Text(f"Paused {tenant_id}: {reason}"))
@@ -302,6 +302,7 @@ def settings(
             render.fail("give --blackout dates or --clear-blackout, not both")
         names = [n for value in collections or [] for n in value.split(",")] if collections else None
         saved = change_settings(
+            target(ctx).stores,
             tenant_id,
             who,
             threshold_percent=threshold,

@@ -5,7 +5,7 @@ A sample shows sourcedIds and reasons only: identifiers, never names or roster p
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -16,6 +16,9 @@ from smartpass_ops import render
 from smartpass_ops.context import target
 from smartpass_ops.render import Operator
 
+if TYPE_CHECKING:
+    from smartpass.data.stores import Stores
+
 app = typer.Typer(help="Held runs: what they would deactivate; approve or reject.", no_args_is_help=True)
 
 TenantId = Annotated[str, typer.Argument(help="ClassLink tenant id")]
@@ -23,8 +26,8 @@ RunId = Annotated[str, typer.Argument(help="the held run's id (`holds list` show
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
 
 
-def _open(ctx: typer.Context) -> None:
-    target(ctx)
+def _open(ctx: typer.Context) -> Stores:
+    return target(ctx).stores
 
 
 @app.command("list")
@@ -76,11 +79,11 @@ def show(
     sample: Annotated[int, typer.Option(help="how many records to show", min=0, max=500)] = 20,
 ) -> None:
     """What a held run would deactivate: counts by collection and reason, and a sample."""
-    _open(ctx)
+    stores = _open(ctx)
     from smartpass.sync.holds import HoldError, review_hold
 
     try:
-        review = review_hold(tenant_id, run_id, sample_size=sample)
+        review = review_hold(stores, tenant_id, run_id, sample_size=sample)
     except HoldError as exc:
         render.fail(str(exc))
     console = render.out()
@@ -109,14 +112,14 @@ def approve(
 ) -> None:
     """Apply the held deactivations (each only if the record is still as it was when held)."""
     who = render.operator_name(operator)
-    _open(ctx)
+    stores = _open(ctx)
     from smartpass.sync.holds import HoldError, approve_hold, review_hold
 
     try:
-        total = review_hold(tenant_id, run_id, sample_size=0).total
+        total = review_hold(stores, tenant_id, run_id, sample_size=0).total
         if not yes:
             typer.confirm(f"Deactivate {total} record(s) of district {tenant_id}?", abort=True)
-        result = approve_hold(tenant_id, run_id, operator=who)
+        result = approve_hold(stores, tenant_id, run_id, operator=who)
     except HoldError as exc:
         render.fail(str(exc))
     render.out().print(
@@ -131,13 +134,13 @@ def reject(
 ) -> None:
     """Drop the held deactivations: nothing is deactivated; the next sync decides afresh."""
     who = render.operator_name(operator)
-    _open(ctx)
+    stores = _open(ctx)
     from smartpass.sync.holds import HoldError, reject_hold
 
     try:
         if not yes:
             typer.confirm(f"Drop the held deactivations of run {run_id}?", abort=True)
-        reject_hold(tenant_id, run_id, operator=who)
+        reject_hold(stores, tenant_id, run_id, operator=who)
     except HoldError as exc:
         render.fail(str(exc))
     render.out().print(f"Rejected by {escape(who)}: nothing was deactivated.")

@@ -20,6 +20,7 @@ from smartpass_ops.context import target
 from smartpass_ops.render import Operator
 
 if TYPE_CHECKING:
+    from smartpass.data.stores import Stores
     from smartpass.operations.manual_sync import RunProgress
 
 app = typer.Typer(help="Start a manual sync and follow it to the end.", no_args_is_help=True)
@@ -48,12 +49,12 @@ def start(
     from smartpass.operations.manual_sync import SyncRefused, start_manual_sync
 
     try:
-        run_id = start_manual_sync(tenant_id, who, t.settings.sync_queue_url, t.client("sqs"))
+        run_id = start_manual_sync(t.stores, tenant_id, who, t.settings.sync_queue_url, t.client("sqs"))
     except SyncRefused as exc:
         render.fail(str(exc))
     if follow_run:
         render.out().print(f"Manual sync queued: {run_id}")
-        _follow(tenant_id, run_id, timeout, interval)
+        _follow(t.stores, tenant_id, run_id, timeout, interval)
     else:
         render.queued("Manual sync queued", tenant_id, run_id)
 
@@ -67,27 +68,25 @@ def follow(
     interval: Annotated[float, typer.Option(help="seconds between looks", min=0.05)] = 1.0,
 ) -> None:
     """Follow a run (any kind) with a progress bar until it ends, then print its summary."""
-    from smartpass.data.sync_runs import SyncRun
-
-    target(ctx)
+    stores = target(ctx).stores
     # A run queued a moment ago is opened when the worker takes its message; a run id that is
     # not a run's, or whose time is long past with no run, will never appear.
-    if SyncRun.count(tenant_id, SyncRun.run_id == run_id, consistent_read=True) == 0:
+    if stores.runs.get(tenant_id, run_id) is None:
         try:
             queued_at = datetime.fromisoformat(run_id.split("#", 1)[0])
         except ValueError:
             queued_at = None
         if queued_at is None or datetime.now(UTC) - queued_at > NEVER_OPENED:
             render.fail(f"district {tenant_id} has no run {run_id} (`districts show {tenant_id}` lists them)")
-    _follow(tenant_id, run_id, timeout, interval)
+    _follow(stores, tenant_id, run_id, timeout, interval)
 
 
-def _follow(tenant_id: str, run_id: str, timeout: float, interval: float) -> None:
+def _follow(stores: Stores, tenant_id: str, run_id: str, timeout: float, interval: float) -> None:
     from smartpass.operations.manual_sync import run_progress
 
     console = render.out()
     deadline = time.monotonic() + timeout
-    progress = run_progress(tenant_id, run_id)
+    progress = run_progress(stores, tenant_id, run_id)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -107,7 +106,7 @@ def _follow(tenant_id: str, run_id: str, timeout: float, interval: float) -> Non
             if progress.ended or time.monotonic() >= deadline:
                 break
             time.sleep(interval)
-            progress = run_progress(tenant_id, run_id)
+            progress = run_progress(stores, tenant_id, run_id)
     _summary(progress)
 
 

@@ -11,6 +11,7 @@ tables and queues through the same `Settings`:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 
 import boto3
 
+from smartpass.data.stores import Stores, dynamo_stores
 from smartpass.data.tables import bind_tables
 from smartpass.settings import Settings
 
@@ -45,6 +47,12 @@ class Target:
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.aws_endpoint_url)
+
+    @functools.cached_property
+    def stores(self) -> Stores:
+        """The stack's tables, through the repositories the functions use (bound when the target
+        was opened)."""
+        return dynamo_stores()
 
 
 def from_ready_file(path: str | Path) -> Target:

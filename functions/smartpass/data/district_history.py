@@ -11,15 +11,9 @@ Access patterns
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Sequence
-from typing import Any
-
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import UpdateError
 
 from smartpass.data.base import BoundModel, utcnow
-from smartpass.data.districts import District
 
 
 class DistrictEvent(BoundModel):
@@ -39,54 +33,3 @@ class DistrictEvent(BoundModel):
     actor = UnicodeAttribute()
     reason = UnicodeAttribute()
     at = UTCDateTimeAttribute(default=utcnow)
-
-
-def record_event(
-    tenant_id: str,
-    kind: str,
-    actor: str,
-    reason: str,
-    from_state: str | None = None,
-    to_state: str | None = None,
-) -> DistrictEvent:
-    now = utcnow()
-    event = DistrictEvent(
-        tenant_id=tenant_id,
-        event_id=f"{now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{secrets.token_hex(3)}",
-        kind=kind,
-        actor=actor,
-        reason=reason,
-        from_state=from_state,
-        to_state=to_state,
-        at=now,
-    )
-    event.save()
-    return event
-
-
-def change_state(
-    district: District,
-    to_state: str,
-    reason: str,
-    actor: str,
-    kind: str = "state_changed",
-    extra: Sequence[Any] = (),
-    condition: Any = None,
-) -> bool:
-    """Set the district's state and record the change. With `condition`, only if it holds
-    (False when it did not, and nothing is recorded)."""
-    from_state = district.state
-    actions: list[Any] = [
-        District.state.set(to_state),
-        District.state_reason.set(reason),
-        District.updated_at.set(utcnow()),
-        *extra,
-    ]
-    try:
-        district.update(actions=actions, condition=condition, add_version_condition=False)
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    record_event(district.tenant_id, kind, actor, reason, from_state, to_state)
-    return True

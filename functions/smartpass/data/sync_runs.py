@@ -40,6 +40,12 @@ class SyncState(StrEnum):
     SKIPPED = "skipped"  # the district was paused or gone when the run was due
 
 
+class FailureCode(StrEnum):
+    """Why a run failed, where something later acts on it (never read from the message)."""
+
+    CREDENTIALS_REVOKED = "credentials_revoked"  # ClassLink refused our credentials (401)
+
+
 TERMINAL_STATES = frozenset(
     {
         SyncState.SUCCEEDED,
@@ -119,6 +125,7 @@ class SyncRun(BoundModel):
     # What was synced in words a district uses: schools, students, teachers, staff.
     synced: MapAttribute[str, object] = MapAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    failure_code = UnicodeAttribute(null=True)  # a FailureCode, when one applies
     created_at = UTCDateTimeAttribute(default=utcnow)
     started_at = UTCDateTimeAttribute(null=True)
     finished_at = UTCDateTimeAttribute(null=True)

@@ -20,14 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from smartpass.classlink.http import ClassLinkError
 from smartpass.classlink.oneroster import AccessRevoked, OutOfTime
 from smartpass.data.base import utcnow
-from smartpass.data.district_history import change_state, record_event
+from smartpass.data.changes import Expect, Increment, differs, equals
 from smartpass.data.districts import District, DistrictState
-from smartpass.data.sync_runs import SyncKind, SyncRun, SyncState
+from smartpass.data.stores import Stores
+from smartpass.data.sync_runs import SyncKind, SyncState
+from smartpass.district_state import change_state, record_event
 from smartpass.onboarding.credentials import SecretValue, SecretWriter, fingerprint
 from smartpass.sync.connection import ConnectionUnavailable, district_secret_id
 from smartpass.sync.report import Report
@@ -46,12 +47,19 @@ MAX_RETRY_PAUSE_MINUTES = 60
 class OnboardingServices:
     """What onboarding needs from outside the domain; the handler builds it."""
 
+    stores: Stores
     secret_prefix: str
     write_secret: SecretWriter
     # One cheap OneRoster call with these credentials; raises on failure.
     verify: Callable[[District, SecretValue], None]
     send: Callable[[SyncRequest], None]
     notify: Callable[[Report], None] = lambda report: None  # to operators (the operator topic)
+    # The district's stored connection (never printed or logged): an operator's resume checks it.
+    read_secret: Callable[[str], SecretValue] = lambda secret_id: _no_secret_reader(secret_id)
+
+
+def _no_secret_reader(secret_id: str) -> SecretValue:
+    raise LookupError(f"no way to read {secret_id} was given")
 
 
 @dataclass
@@ -84,14 +92,9 @@ def plain_reason(exc: Exception) -> str:
     return f"the connection check stopped on an unexpected {type(exc).__name__}; SmartPass will try again"
 
 
-def _guard(previous: str | None) -> Any:
+def _guard(previous: str | None) -> list[Expect]:
     """The condition that this poll's view of the district still holds."""
-    same_request = (
-        (District.onboarding_request == previous)
-        if previous is not None
-        else District.onboarding_request.does_not_exist()
-    )
-    return same_request & (District.state != DistrictState.PAUSED.value)
+    return [equals("onboarding_request", previous), differs("state", DistrictState.PAUSED.value)]
 
 
 def connection_failed(
@@ -106,13 +109,14 @@ def connection_failed(
     growing pause)."""
     first = not district.connect_attempts
     changed = change_state(
+        services.stores,
         district,
         DistrictState.ERROR.value,
         reason,
         actor,
         kind="connection_failed",
-        extra=[District.connection_ok.set(False), District.connect_attempts.add(1)],
-        condition=_guard(previous),
+        changes={"connection_ok": False, "connect_attempts": Increment(1)},
+        expect=_guard(previous),
     )
     if changed and first:
         services.notify(
@@ -128,7 +132,13 @@ def connection_failed(
                 attributes={"event": "connection_failed", "tenant_id": district.tenant_id},
             )
         )
-        record_event(district.tenant_id, "report_sent", actor, "connection failure reported to operators")
+        record_event(
+            services.stores,
+            district.tenant_id,
+            "report_sent",
+            actor,
+            "connection failure reported to operators",
+        )
     return ConnectOutcome(district.tenant_id, False, reason)
 
 
@@ -159,27 +169,30 @@ def connect_district(
         f"ClassLink answered a test request with the district's {credentials['mode']} credentials; "
         f"{'initial' if kind is SyncKind.INITIAL else 'catch-up'} sync queued"
     )
+    changes: dict[str, object] = {
+        "credentials_secret_id": secret_id,
+        "connection_mode": credentials["mode"],
+        "credentials_fingerprint": fingerprint(credentials),
+        "onboarding_request": request.model_dump_json(),
+        "onboarding_sent_at": now,
+        "connection_ok": True,
+        "connected_at": now,
+        "sharing_enabled": True,
+    }
+    if district.state == DistrictState.ERROR.value:
+        # A retry from `error` counts, so a district whose first sync keeps failing is tried
+        # after a growing pause; a successful sync sets it back to 0.
+        changes["connect_attempts"] = Increment(1)
     queued = change_state(
+        services.stores,
         district,
         DistrictState.CONNECTING.value,
         reason,
         actor,
         kind="connected",
-        extra=[
-            District.credentials_secret_id.set(secret_id),
-            District.connection_mode.set(credentials["mode"]),
-            District.credentials_fingerprint.set(fingerprint(credentials)),
-            District.onboarding_request.set(request.model_dump_json()),
-            District.onboarding_sent_at.set(now),
-            District.connection_ok.set(True),
-            District.connected_at.set(now),
-            District.sharing_enabled.set(True),
-            # A retry from `error` counts, so a district whose first sync keeps failing is
-            # tried after a growing pause; a successful sync sets it back to 0.
-            *([District.connect_attempts.add(1)] if district.state == DistrictState.ERROR.value else []),
-        ],
+        changes=changes,
         # The compare-and-set that makes two overlapping polls queue one sync.
-        condition=_guard(previous),
+        expect=_guard(previous),
     )
     if not queued:
         return ConnectOutcome(district.tenant_id, True, "another poll queued this district's sync")
@@ -195,30 +208,26 @@ def follow_up(district: District, services: OnboardingServices, now: datetime, a
     if district.state != DistrictState.CONNECTING.value or not district.onboarding_request:
         return None
     request = SyncRequest.model_validate_json(district.onboarding_request)
-    try:
-        run = SyncRun.get(
-            district.tenant_id, request.resolved_run_id(), attributes_to_get=["run_id", "state"]
-        )
-    except SyncRun.DoesNotExist:
-        run = None
+    run = services.stores.runs.get(district.tenant_id, request.resolved_run_id())
     too_old = now - request.requested_at > ONBOARDING_GIVES_UP_AFTER
     # Failed or skipped; a run that succeeded or was held moves the district on by itself.
     ended = run is not None and run.state in (SyncState.FAILED.value, SyncState.SKIPPED.value)
     if ended or (too_old and district.sync_lease_run_id is None):
         why = f"the queued sync {'ended' if ended else 'did not finish'} without connecting the district"
         change_state(
+            services.stores,
             district,
             DistrictState.ERROR.value,
             f"{why}; SmartPass will try again",
             actor,
             kind="connection_failed",
-            extra=[District.connection_ok.set(False)],
-            condition=District.onboarding_request == district.onboarding_request,
+            changes={"connection_ok": False},
+            expect=[equals("onboarding_request", district.onboarding_request)],
         )
         return "gave_up"
     sent_at = district.onboarding_sent_at or request.requested_at
     if run is None and now - sent_at >= RESEND_AFTER:
         services.send(request)
-        district.update(actions=[District.onboarding_sent_at.set(now)], add_version_condition=False)
+        services.stores.districts.update(district, {"onboarding_sent_at": now})
         return "resent"
     return None

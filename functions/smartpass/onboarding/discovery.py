@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import ValidationError
-from pynamodb.exceptions import PutError
 
 from smartpass.classlink.http import ClassLinkError
 from smartpass.classlink.oneroster import OutOfTime
 from smartpass.classlink.partner_api import ApplicationRow, DirectServer
 from smartpass.data.base import utcnow
-from smartpass.data.district_history import change_state, record_event
+from smartpass.data.changes import absent, equals
 from smartpass.data.districts import District, DistrictState
+from smartpass.data.stores import Stores
+from smartpass.district_state import change_state, record_event
 from smartpass.onboarding.connect import (
     OnboardingServices,
     connect_district,
@@ -62,18 +63,19 @@ class DiscoveryResult:
     empty_list_ignored: bool = False
 
 
-def _pause(district: District, reason: str) -> None:
+def _pause(stores: Stores, district: District, reason: str) -> None:
     change_state(
+        stores,
         district,
         DistrictState.PAUSED.value,
         reason,
         ACTOR,
         kind="paused",
-        extra=[District.sharing_enabled.set(False)],
+        changes={"sharing_enabled": False},
     )
 
 
-def _discover(row: ApplicationRow) -> District | None:
+def _discover(stores: Stores, row: ApplicationRow) -> District | None:
     district = District(
         tenant_id=row.tenant_id,
         name=row.tenant_name or f"Tenant {row.tenant_id}",
@@ -81,13 +83,10 @@ def _discover(row: ApplicationRow) -> District | None:
         state_reason="found in the ClassLink Partner API; connecting",
         oneroster_application_id=row.oneroster_application_id,
     )
-    try:
-        district.save(condition=District.tenant_id.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    if not stores.districts.add(district):
         return None  # another poll created it a moment ago; it connects it
     record_event(
+        stores,
         row.tenant_id,
         "discovered",
         ACTOR,
@@ -150,15 +149,20 @@ class _Connector:
             return
         assert district.credentials_secret_id is not None
         self.services.write_secret(district.credentials_secret_id, credentials)
-        district.update(
-            actions=[
-                District.credentials_fingerprint.set(new_fingerprint),
-                District.oneroster_application_id.set(row.oneroster_application_id),
-            ],
-            add_version_condition=False,
+        stores = self.services.stores
+        stores.districts.update(
+            district,
+            {
+                "credentials_fingerprint": new_fingerprint,
+                "oneroster_application_id": row.oneroster_application_id,
+            },
         )
         record_event(
-            district.tenant_id, "credentials_rotated", ACTOR, "ClassLink lists a new proxy bearer; stored"
+            stores,
+            district.tenant_id,
+            "credentials_rotated",
+            ACTOR,
+            "ClassLink lists a new proxy bearer; stored",
         )
         self.result.credentials_rotated.append(district.tenant_id)
 
@@ -182,7 +186,7 @@ def reconcile_districts(
     _handle_live_rows(listed, districts, connector, services, now, time_left)
     _follow_up_operator_districts(everyone, services, now, result)
     if _safe_to_pause(listed, districts, result):
-        _pause_unlisted_or_disabled(listed, districts, result)
+        _pause_unlisted_or_disabled(services.stores, listed, districts, result)
     return result
 
 
@@ -256,7 +260,7 @@ def _safe_to_pause(
 
 
 def _pause_unlisted_or_disabled(
-    listed: dict[str, ApplicationRow], districts: dict[str, District], result: DiscoveryResult
+    stores: Stores, listed: dict[str, ApplicationRow], districts: dict[str, District], result: DiscoveryResult
 ) -> None:
     for tenant_id, district in districts.items():
         if district.state == DistrictState.PAUSED.value:
@@ -264,10 +268,14 @@ def _pause_unlisted_or_disabled(
         row_or_none = listed.get(tenant_id)
         try:
             if row_or_none is None:
-                _pause(district, "no longer listed by the ClassLink Partner API (app removed or unshared)")
+                _pause(
+                    stores,
+                    district,
+                    "no longer listed by the ClassLink Partner API (app removed or unshared)",
+                )
                 result.paused.append(tenant_id)
             elif not row_or_none.is_live:
-                _pause(district, "the district disabled the app in ClassLink Roster Server")
+                _pause(stores, district, "the district disabled the app in ClassLink Roster Server")
                 result.paused.append(tenant_id)
         except Exception as exc:
             result.errors[tenant_id] = _error_text(exc)
@@ -289,34 +297,35 @@ def _one_listed(
     now: datetime,
 ) -> None:
     result = connector.result
+    stores = services.stores
     if district is None:
-        created = _discover(row)
+        created = _discover(stores, row)
         if created is not None:
             result.discovered.append(tenant_id)
             connector.connect(created, row)
         return
     if row.tenant_name and row.tenant_name != district.name:
         old = district.name
-        district.update(actions=[District.name.set(row.tenant_name)], add_version_condition=False)
-        record_event(tenant_id, "renamed", ACTOR, f"renamed in ClassLink from {old!r} to {row.tenant_name!r}")
+        stores.districts.update(district, {"name": row.tenant_name})
+        record_event(
+            stores, tenant_id, "renamed", ACTOR, f"renamed in ClassLink from {old!r} to {row.tenant_name!r}"
+        )
         result.renamed.append(tenant_id)
     # A district an operator paused stays paused until an operator resumes it.
     paused_by_poll = district.state == DistrictState.PAUSED.value and district.paused_by is None
     if paused_by_poll and change_state(
+        stores,
         district,
         DistrictState.CONNECTING.value,
         "sharing re-enabled in ClassLink; connecting again",
         ACTOR,
         kind="resumed",
         # A fresh connection and sync: the request of the last onboarding is done with.
-        extra=[
-            District.oneroster_application_id.set(row.oneroster_application_id),
-            District.onboarding_request.remove(),
-        ],
-        condition=(District.state == DistrictState.PAUSED.value) & District.paused_by.does_not_exist(),
+        changes={"oneroster_application_id": row.oneroster_application_id, "onboarding_request": None},
+        expect=[equals("state", DistrictState.PAUSED.value), absent("paused_by")],
     ):
         result.resumed.append(tenant_id)
-        district.refresh(consistent_read=True)
+        stores.districts.refresh(district)
     if _needs_connection(district, now):
         connector.connect(district, row)
         return

@@ -5,14 +5,11 @@ check and first sync as a district found by the poll; the poll leaves such a dis
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import urlsplit
 
-from pynamodb.exceptions import PutError
-
 from smartpass.classlink.partner_api import DirectServer
-from smartpass.data.district_history import record_event
 from smartpass.data.districts import ConnectionMode, District, DistrictState
+from smartpass.district_state import record_event
 from smartpass.onboarding.connect import ConnectOutcome, OnboardingServices, connect_district
 from smartpass.onboarding.credentials import oauth1_credentials
 from smartpass.sync.requests import TENANT_ID_PATTERN
@@ -63,9 +60,10 @@ def register_district(
         connection_mode=ConnectionMode.OAUTH1.value,
         contact_email=contact_email,
     )
-    try:
-        district.save(condition=District.tenant_id.does_not_exist())
+    stores = services.stores
+    if stores.districts.add(district):
         record_event(
+            stores,
             tenant_id,
             "registered",
             actor,
@@ -73,10 +71,10 @@ def register_district(
             None,
             district.state,
         )
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        district = District.get(tenant_id, consistent_read=True)
+    else:
+        existing = stores.districts.get(tenant_id)
+        assert existing is not None  # a district is never deleted
+        district = existing
         # A Partner API district ClassLink gives no usable key for (the documented /server
         # sample has an empty secret) is the operator's to take over.
         stuck = district.state == DistrictState.ERROR.value and district.connection_ok is False
@@ -84,14 +82,10 @@ def register_district(
             raise RegistrationError(
                 f"tenant {tenant_id} is already connected through the ClassLink Partner API; "
                 "it needs no key by hand"
-            ) from None
-        actions: list[Any] = [
-            District.name.set(name),
-            District.registration.set("operator"),
-            District.onboarding_request.remove(),
-        ]
+            )
+        changes: dict[str, object] = {"name": name, "registration": "operator", "onboarding_request": None}
         if contact_email:
-            actions.append(District.contact_email.set(contact_email))
-        district.update(actions=actions, add_version_condition=False)
-        record_event(tenant_id, "registered", actor, "registered again by hand with a new OAuth1 key")
+            changes["contact_email"] = contact_email
+        stores.districts.update(district, changes)
+        record_event(stores, tenant_id, "registered", actor, "registered again by hand with a new OAuth1 key")
     return connect_district(district, oauth1_credentials(server), services, actor)

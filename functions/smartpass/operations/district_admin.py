@@ -11,16 +11,16 @@ recorded in the district's history with the actor "operator:<name>".
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from smartpass import aws_clients
-from smartpass.data.district_history import change_state, record_event
+from smartpass.data.changes import absent, equals
 from smartpass.data.districts import District, DistrictState, SyncSettings
+from smartpass.data.stores import Stores
+from smartpass.district_state import change_state, record_event
 from smartpass.onboarding.connect import (
     ConnectOutcome,
     OnboardingServices,
@@ -49,31 +49,32 @@ class ResumeOutcome:
     queued_run_id: str | None = None
 
 
-def _district(tenant_id: str) -> District:
-    try:
-        return District.get(tenant_id, consistent_read=True)
-    except District.DoesNotExist:
-        raise AdminError(f"no district with tenant id {tenant_id}") from None
+def _district(stores: Stores, tenant_id: str) -> District:
+    district = stores.districts.get(tenant_id)
+    if district is None:
+        raise AdminError(f"no district with tenant id {tenant_id}")
+    return district
 
 
-def pause_district(tenant_id: str, operator: str, reason: str) -> None:
+def pause_district(stores: Stores, tenant_id: str, operator: str, reason: str) -> None:
     """Pause the district: no sync runs (nightly, manual or onboarding) until an operator
     resumes it. Already paused by the poll, it is now also the operator's to resume."""
     reason = reason.strip()
     if not reason:
         raise AdminError("say why the district is paused (--reason): its history keeps it")
     actor = f"operator:{operator}"
-    district = _district(tenant_id)
+    district = _district(stores, tenant_id)
     if district.paused_by is not None and district.state == DistrictState.PAUSED.value:
         raise AdminError(f"{district.name} is already paused by {district.paused_by}")
     changed = change_state(
+        stores,
         district,
         DistrictState.PAUSED.value,
         f"paused by {actor}: {reason}",
         actor,
         kind="paused",
-        extra=[District.paused_by.set(actor)],
-        condition=District.paused_by.does_not_exist(),
+        changes={"paused_by": actor},
+        expect=[absent("paused_by")],
     )
     if not changed:
         raise AdminError(f"{district.name} was paused by someone else a moment ago")
@@ -86,10 +87,12 @@ def resume_district(
     read_secret: Callable[[str], SecretValue] | None = None,
 ) -> ResumeOutcome:
     actor = f"operator:{operator}"
-    district = _district(tenant_id)
+    stores = services.stores
+    district = _district(stores, tenant_id)
     if district.state != DistrictState.PAUSED.value:
         raise AdminError(f"{district.name} is {district.state}, not paused")
     resumed = change_state(
+        stores,
         district,
         DistrictState.CONNECTING.value,
         f"resumed by {actor}; connecting again",
@@ -97,12 +100,12 @@ def resume_district(
         kind="resumed",
         # As the poll's resume: a fresh connection check and sync; the last onboarding's
         # request is done with.
-        extra=[District.paused_by.remove(), District.onboarding_request.remove()],
-        condition=District.state == DistrictState.PAUSED.value,
+        changes={"paused_by": None, "onboarding_request": None},
+        expect=[equals("state", DistrictState.PAUSED.value)],
     )
     if not resumed:
         raise AdminError(f"{district.name} changed state a moment ago; look again")
-    district.refresh(consistent_read=True)
+    stores.districts.refresh(district)
     if not district.credentials_secret_id:
         if district.registration == "operator":
             message = "no stored connection: register the district again with its OAuth1 key"
@@ -110,26 +113,18 @@ def resume_district(
             message = "no stored connection yet: the next ClassLink poll connects it"
         return ResumeOutcome(tenant_id, district.state, message)
     try:
-        credentials = (read_secret or read_stored_credentials)(district.credentials_secret_id)
+        credentials = (read_secret or services.read_secret)(district.credentials_secret_id)
     except Exception as exc:  # a missing or unreadable secret is the district's connection problem
         reason = f"SmartPass's stored connection for this district cannot be read ({type(exc).__name__})"
         outcome: ConnectOutcome = connection_failed(district, reason, services, actor)
     else:
         outcome = connect_district(district, credentials, services, actor)
-    district.refresh(consistent_read=True)
+    stores.districts.refresh(district)
     return ResumeOutcome(tenant_id, district.state, outcome.reason, outcome.queued_run_id)
 
 
-def read_stored_credentials(secret_id: str) -> SecretValue:
-    """The district's connection as onboarding stored it (never printed or logged)."""
-    value = aws_clients.secretsmanager().get_secret_value(SecretId=secret_id)["SecretString"]
-    parsed = json.loads(value)
-    if not isinstance(parsed, dict):
-        raise ValueError("the connection secret is not a JSON object")
-    return {str(k): str(v) for k, v in parsed.items()}
-
-
 def change_settings(
+    stores: Stores,
     tenant_id: str,
     operator: str,
     *,
@@ -144,7 +139,7 @@ def change_settings(
     lists; role mapping entries are merged over the district's current overrides (an entry equal
     to the default drops the override; `reset_role_mapping` drops them all first). Returns the
     settings as saved."""
-    district = _district(tenant_id)
+    district = _district(stores, tenant_id)
     current = district.sync_settings or SyncSettings()
     old = settings_view(current)
     percent, minimum = old.threshold_percent, old.threshold_minimum
@@ -174,8 +169,8 @@ def change_settings(
     changes = _describe(old, saved)
     if not changes:
         return old
-    district.update(actions=[District.sync_settings.set(new)], add_version_condition=False)
-    record_event(tenant_id, "settings_changed", f"operator:{operator}", "; ".join(changes))
+    stores.districts.update(district, {"sync_settings": new})
+    record_event(stores, tenant_id, "settings_changed", f"operator:{operator}", "; ".join(changes))
     return saved
 
 

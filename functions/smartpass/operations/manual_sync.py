@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from smartpass.data.base import utcnow
-from smartpass.data.district_history import record_event
-from smartpass.data.districts import District
+from smartpass.data.stores import Stores
 from smartpass.data.sync_runs import TERMINAL_STATES, SyncKind, SyncRun, SyncState
+from smartpass.district_state import record_event
 from smartpass.operations.overview import RunCounts, RunView, run_view
 from smartpass.sync.collections import COLLECTIONS
+from smartpass.sync.handle_request import STARTABLE
 from smartpass.sync.requests import SyncRequest
-from smartpass.sync.runs import STARTABLE
 
 
 class SyncRefused(RuntimeError):
@@ -40,12 +40,11 @@ class RunProgress:
     run: RunView | None  # the whole run, once it exists
 
 
-def start_manual_sync(tenant_id: str, operator: str, queue_url: str, sqs: Any) -> str:
+def start_manual_sync(stores: Stores, tenant_id: str, operator: str, queue_url: str, sqs: Any) -> str:
     """Queue a manual sync of the district; returns its run id."""
-    try:
-        district = District.get(tenant_id, consistent_read=True)
-    except District.DoesNotExist:
-        raise SyncRefused(f"no district with tenant id {tenant_id}") from None
+    district = stores.districts.get(tenant_id)
+    if district is None:
+        raise SyncRefused(f"no district with tenant id {tenant_id}")
     if district.state not in STARTABLE[SyncKind.MANUAL.value]:
         hint = "; resume it first" if district.state == "paused" else ""
         raise SyncRefused(f"{district.name} is {district.state}: a manual sync would be skipped{hint}")
@@ -55,20 +54,18 @@ def start_manual_sync(tenant_id: str, operator: str, queue_url: str, sqs: Any) -
     )
     sqs.send_message(QueueUrl=queue_url, MessageBody=request.model_dump_json())
     run_id = request.resolved_run_id()
-    record_event(tenant_id, "sync_requested", f"operator:{operator}", f"manual sync {run_id} queued")
+    record_event(stores, tenant_id, "sync_requested", f"operator:{operator}", f"manual sync {run_id} queued")
     return run_id
 
 
-def run_progress(tenant_id: str, run_id: str) -> RunProgress:
-    try:
-        district = District.get(tenant_id, consistent_read=True, attributes_to_get=["sync_settings"])
-        wanted = [str(c) for c in district.sync_settings.collections or COLLECTIONS]
-    except District.DoesNotExist:
-        wanted = list(COLLECTIONS)
+def run_progress(stores: Stores, tenant_id: str, run_id: str) -> RunProgress:
+    district = stores.districts.get(tenant_id)
+    wanted = (
+        [str(c) for c in district.sync_settings.collections or COLLECTIONS] if district else list(COLLECTIONS)
+    )
     names = tuple(n for n in COLLECTIONS if n in wanted)
-    try:
-        run = SyncRun.get(tenant_id, run_id, consistent_read=True)
-    except SyncRun.DoesNotExist:
+    run = stores.runs.get(tenant_id, run_id)
+    if run is None:
         return RunProgress(
             tenant_id, run_id, SyncState.QUEUED.value, False, names, 0.0, None, 0, RunCounts(), None, None
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smartpass.data.roster import RosterOrg, RosterUser
+from smartpass.data.roster_store import RosterReader
 
 # Counted by the SmartPass role the district's role mapping gave (so a principal or a counselor
 # counts as staff, whatever OneRoster calls them).
@@ -42,18 +43,18 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
-def roster_health(tenant_id: str) -> RosterHealth:
+def roster_health(reader: RosterReader, tenant_id: str) -> RosterHealth:
     schools = {
         org.sourced_id
-        for org in RosterOrg.query(tenant_id, attributes_to_get=["sourced_id", "org_type", "active"])
+        for org in reader.records(RosterOrg, tenant_id, ["sourced_id", "org_type", "active"])
         if org.active and org.org_type == "school"
     }
     roles: Counter[str] = Counter()
     emails: Counter[str] = Counter()
     no_email = 0
     students_without_school = 0
-    for user in RosterUser.query(
-        tenant_id, attributes_to_get=["sourced_id", "app_role", "email", "org_sourced_ids", "active"]
+    for user in reader.records(
+        RosterUser, tenant_id, ["sourced_id", "app_role", "email", "org_sourced_ids", "active"]
     ):
         if not user.active:
             continue

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, cast
-
-from pynamodb.exceptions import UpdateError
 
 from smartpass.data.base import plain_map, utcnow
+from smartpass.data.changes import Expect, absent, equals
 from smartpass.data.districts import District, DistrictState, RunSummary
+from smartpass.data.roster_store import RosterStore
+from smartpass.data.stores import Stores
 from smartpass.data.sync_runs import SyncRun, SyncState
+from smartpass.district_state import set_district_state
 from smartpass.sync.collections import COLLECTIONS
+from smartpass.sync.lease import acquire_lease, release_lease
 from smartpass.sync.progress import HELD, ProgressParts
-from smartpass.sync.runs import acquire_lease, release_lease, set_district_state
-from smartpass.sync.store import RosterStore
 
 DECIDING_SECONDS = 300.0
 SUPERSEDING = frozenset({SyncState.SUCCEEDED.value, SyncState.HELD.value, SyncState.APPROVED.value})
@@ -42,22 +42,17 @@ class HoldReview:
         return sum(sum(c.values()) for c in self.by_collection.values())
 
 
-def _later_decisions(tenant_id: str, run_id: str) -> list[str]:
-    return [
-        r.run_id
-        for r in SyncRun.query(tenant_id, SyncRun.run_id > run_id, consistent_read=True)
-        if r.state in SUPERSEDING
-    ]
+def _later_decisions(stores: Stores, tenant_id: str, run_id: str) -> list[str]:
+    return [r.run_id for r in stores.runs.after(tenant_id, run_id) if r.state in SUPERSEDING]
 
 
-def _held_run(tenant_id: str, run_id: str, allow_stale: bool = False) -> SyncRun:
-    try:
-        run = SyncRun.get(tenant_id, run_id, consistent_read=True)
-    except SyncRun.DoesNotExist:
-        raise HoldError(f"no run {run_id} for district {tenant_id}") from None
+def _held_run(stores: Stores, tenant_id: str, run_id: str, allow_stale: bool = False) -> SyncRun:
+    run = stores.runs.get(tenant_id, run_id)
+    if run is None:
+        raise HoldError(f"no run {run_id} for district {tenant_id}")
     if run.state != SyncState.HELD.value:
         raise HoldError(f"run {run_id} is {run.state}, not held")
-    later = _later_decisions(tenant_id, run_id)
+    later = _later_decisions(stores, tenant_id, run_id)
     if later and not allow_stale:
         raise HoldError(
             f"a later run ({later[-1]}) has decided afresh; this hold is stale and cannot be applied"
@@ -65,53 +60,48 @@ def _held_run(tenant_id: str, run_id: str, allow_stale: bool = False) -> SyncRun
     return run
 
 
-def review_hold(tenant_id: str, run_id: str, sample_size: int = 20) -> HoldReview:
-    run = _held_run(tenant_id, run_id)
+def review_hold(stores: Stores, tenant_id: str, run_id: str, sample_size: int = 20) -> HoldReview:
+    run = _held_run(stores, tenant_id, run_id)
     review = HoldReview(tenant_id, run.run_id)
-    for collection, (sourced_id, reason, _) in ProgressParts(tenant_id, run_id, utcnow()).load(HELD):
+    parts = ProgressParts(stores.progress, tenant_id, run_id, utcnow())
+    for collection, (sourced_id, reason, _) in parts.load(HELD):
         review.by_collection.setdefault(collection, Counter())[reason] += 1
         if len(review.sample) < sample_size:
             review.sample.append((collection, sourced_id, reason))
     return review
 
 
-def _claim(run: SyncRun, operator: str) -> None:
+def _claim(stores: Stores, run: SyncRun, operator: str) -> None:
     """One decision per hold: the first operator to claim it decides it (the same operator may
     try again after an interruption). Without this, an approval applying deactivations and a
     rejection dropping them could run at once and leave a run rejected with half applied."""
-    try:
-        run.update(
-            actions=[SyncRun.decided_by.set(operator)],
-            condition=(SyncRun.state == SyncState.HELD.value)
-            & (SyncRun.decided_by.does_not_exist() | (SyncRun.decided_by == operator)),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        latest = SyncRun.get(run.tenant_id, run.run_id, consistent_read=True)
-        raise HoldError(
-            f"run {run.run_id} is being decided by {latest.decided_by or 'someone else'} "
-            f"(it is {latest.state})"
-        ) from None
+    held = equals("state", SyncState.HELD.value)
+    claims: list[list[Expect]] = [[held, absent("decided_by")], [held, equals("decided_by", operator)]]
+    if any(stores.runs.update(run, {"decided_by": operator}, expect) for expect in claims):
+        return
+    latest = stores.runs.get(run.tenant_id, run.run_id) or run
+    raise HoldError(
+        f"run {run.run_id} is being decided by {latest.decided_by or 'someone else'} (it is {latest.state})"
+    )
 
 
-def approve_hold(tenant_id: str, run_id: str, operator: str) -> dict[str, int]:
+def approve_hold(stores: Stores, tenant_id: str, run_id: str, operator: str) -> dict[str, int]:
     """Apply the held deactivations. Returns {"applied": n, "no_longer_applicable": m}."""
-    run = _held_run(tenant_id, run_id)
-    _claim(run, operator)
-    district = District.get(tenant_id, consistent_read=True)
-    if not acquire_lease(district, run_id, DECIDING_SECONDS):
+    run = _held_run(stores, tenant_id, run_id)
+    _claim(stores, run, operator)
+    district = _district(stores, tenant_id)
+    if not acquire_lease(stores, district, run_id, DECIDING_SECONDS):
         raise HoldError(
             f"a sync of this district ({district.sync_lease_run_id}) is running; try again after it"
         )
     now = utcnow()
-    parts = ProgressParts(tenant_id, run_id, now)
+    parts = ProgressParts(stores.progress, tenant_id, run_id, now)
     outcome: Counter[str] = Counter()
-    stores: dict[str, RosterStore] = {}
+    rosters: dict[str, RosterStore] = {}
     try:
         for collection, (sourced_id, reason, digest) in parts.load(HELD):
-            store = stores.get(collection) or stores.setdefault(
-                collection, RosterStore(COLLECTIONS[collection].model, tenant_id, run_id, now)
+            store = rosters.get(collection) or rosters.setdefault(
+                collection, stores.roster(COLLECTIONS[collection].model, tenant_id, run_id, now)
             )
             applied = store.deactivate(sourced_id, reason, expected_hash=digest)
             outcome["applied" if applied else "no_longer_applicable"] += 1
@@ -121,6 +111,7 @@ def approve_hold(tenant_id: str, run_id: str, operator: str) -> dict[str, int]:
             )
         parts.delete([HELD])
         _decide(
+            stores,
             run,
             district,
             SyncState.APPROVED.value,
@@ -129,23 +120,31 @@ def approve_hold(tenant_id: str, run_id: str, operator: str) -> dict[str, int]:
             deactivated=outcome["applied"],
         )
     finally:
-        release_lease(district, run_id)
+        release_lease(stores, district, run_id)
     return {"applied": outcome["applied"], "no_longer_applicable": outcome["no_longer_applicable"]}
 
 
-def reject_hold(tenant_id: str, run_id: str, operator: str) -> None:
+def reject_hold(stores: Stores, tenant_id: str, run_id: str, operator: str) -> None:
     """Drop the held deactivations. A stale hold (a later run decided afresh) may be rejected
     too, to close it; it then leaves the district's state to that later run."""
-    run = _held_run(tenant_id, run_id, allow_stale=True)
-    _claim(run, operator)
-    stale = bool(_later_decisions(tenant_id, run_id))
-    district = District.get(tenant_id, consistent_read=True)
-    ProgressParts(tenant_id, run_id, utcnow()).delete([HELD])
+    run = _held_run(stores, tenant_id, run_id, allow_stale=True)
+    _claim(stores, run, operator)
+    stale = bool(_later_decisions(stores, tenant_id, run_id))
+    district = _district(stores, tenant_id)
+    ProgressParts(stores.progress, tenant_id, run_id, utcnow()).delete([HELD])
     note = f"rejected by {operator}" + (" (stale: a later run had decided afresh)" if stale else "")
-    _decide(run, district, SyncState.REJECTED.value, operator, note, restore_district=not stale)
+    _decide(stores, run, district, SyncState.REJECTED.value, operator, note, restore_district=not stale)
+
+
+def _district(stores: Stores, tenant_id: str) -> District:
+    district = stores.districts.get(tenant_id)
+    if district is None:
+        raise HoldError(f"no district {tenant_id}")
+    return district
 
 
 def _decide(
+    stores: Stores,
     run: SyncRun,
     district: District,
     state: str,
@@ -154,12 +153,8 @@ def _decide(
     restore_district: bool = True,
     deactivated: int = 0,
 ) -> None:
-    run.update(
-        actions=[
-            SyncRun.state.set(state),
-            SyncRun.decided_by.set(operator),
-            SyncRun.findings.set(cast("Any", [*(run.findings or []), note])),
-        ]
+    stores.runs.update(
+        run, {"state": state, "decided_by": operator, "findings": [*(run.findings or []), note]}
     )
     last = district.last_run
     if last is not None and last.run_id == run.run_id:
@@ -168,6 +163,6 @@ def _decide(
             run_id=last.run_id, kind=last.kind, state=state, finished_at=last.finished_at, message=note
         )
         decided.counts = {**plain_map(last.counts), "deactivated": deactivated}
-        district.update(actions=[District.last_run.set(decided)], add_version_condition=False)
+        stores.districts.update(district, {"last_run": decided})
     if restore_district and district.state == DistrictState.HELD.value:
-        set_district_state(district, DistrictState.ACTIVE.value, note, None, f"operator:{operator}")
+        set_district_state(stores, district, DistrictState.ACTIVE.value, note, None, f"operator:{operator}")

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from smartpass.data.progress_repository import ProgressRepository
 from smartpass.data.sync_progress import SyncProgress, run_key
 
 PART_ENTRIES = 4_000  # ids per item: a few hundred KB at most before compression
@@ -24,29 +25,31 @@ class ProgressParts:
     so a retried piece cannot replace what an earlier attempt saved with a shorter list, and a
     reader takes the union of all parts."""
 
-    def __init__(self, tenant_id: str, run_id: str, now: datetime) -> None:
+    def __init__(self, repository: ProgressRepository, tenant_id: str, run_id: str, now: datetime) -> None:
+        self.repository = repository
         self.key = run_key(tenant_id, run_id)
         self.now = now
         self.attempt = secrets.token_hex(4)
 
     def save(self, kind: str, collection: str, piece: int, entries: list[Any]) -> None:
-        with SyncProgress.batch_write() as batch:
-            for n, start in enumerate(range(0, len(entries), PART_ENTRIES)):
-                chunk = entries[start : start + PART_ENTRIES]
-                batch.save(
-                    SyncProgress(
-                        self.key,
-                        f"{kind}#{collection}#{piece:05d}#{self.attempt}#{n:04d}",
-                        blob=zlib.compress(json.dumps(chunk, separators=(",", ":")).encode()),
-                        entries=len(chunk),
-                        expires_at=self.now + PROGRESS_TTL,
-                    )
+        chunks = [entries[start : start + PART_ENTRIES] for start in range(0, len(entries), PART_ENTRIES)]
+        self.repository.put(
+            [
+                SyncProgress(
+                    self.key,
+                    f"{kind}#{collection}#{piece:05d}#{self.attempt}#{n:04d}",
+                    blob=zlib.compress(json.dumps(chunk, separators=(",", ":")).encode()),
+                    entries=len(chunk),
+                    expires_at=self.now + PROGRESS_TTL,
                 )
+                for n, chunk in enumerate(chunks)
+            ]
+        )
 
     def load(self, kind: str, collection: str | None = None) -> Iterator[tuple[str, Any]]:
         """(collection, entry) for every saved entry of this kind (and collection)."""
         prefix = f"{kind}#{collection}#" if collection else f"{kind}#"
-        for item in SyncProgress.query(self.key, SyncProgress.part.startswith(prefix), consistent_read=True):
+        for item in self.repository.parts(self.key, prefix):
             part_collection = item.part.split("#")[1]
             for entry in json.loads(zlib.decompress(item.blob)):
                 yield part_collection, entry
@@ -59,11 +62,7 @@ class ProgressParts:
             prefix = f"{kind}#{collection}#" if collection else f"{kind}#"
             parts = [
                 part
-                for part in SyncProgress.query(
-                    self.key, SyncProgress.part.startswith(prefix), attributes_to_get=["run_key", "part"]
-                )
+                for part in self.repository.parts(self.key, prefix, keys_only=True)
                 if before_piece is None or int(part.part.split("#")[2]) < before_piece
             ]
-            with SyncProgress.batch_write() as batch:
-                for part in parts:
-                    batch.delete(part)
+            self.repository.delete(parts)

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 
 from smartpass.classlink.oneroster import Page
 from smartpass.classlink.records import sourced_id_of
+from smartpass.data.roster_store import RosterStore
 from smartpass.sync.collections import CollectionSpec, content_hash
-from smartpass.sync.store import RosterStore
 
 MAX_INVALID_SAMPLES = 50
 

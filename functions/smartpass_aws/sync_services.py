@@ -8,15 +8,16 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.utilities import parameters
 
-from nightly_sync import reporting
-from smartpass import aws_clients
 from smartpass.classlink.oneroster import Connection, OneRosterClient, RetryPolicy
 from smartpass.data.districts import District
+from smartpass.data.stores import Stores, dynamo_stores
 from smartpass.settings import Settings
 from smartpass.sync.connection import ConnectionUnavailable, connection_from_secret, district_secret_id
 from smartpass.sync.report import Report
 from smartpass.sync.requests import SyncRequest
-from smartpass.sync.runs import SyncServices
+from smartpass.sync.services import SyncServices
+from smartpass_aws import clients as aws_clients
+from smartpass_aws import reports as reporting
 
 SECRET_MAX_AGE = 300  # seconds a district's credentials are cached in the warm function
 CONNECT_TIMEOUT = 5.0
@@ -57,7 +58,9 @@ def oneroster_client(
     )
 
 
-def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncServices:
+def build_services(
+    settings: Settings, time_left: Callable[[], float], stores: Stores | None = None
+) -> SyncServices:
     def connect(district: District) -> OneRosterClient:
         return oneroster_client(settings, district, time_left)
 
@@ -72,6 +75,7 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> SyncSe
         reporting.publish_report(settings.operator_topic_arn, report)
 
     return SyncServices(
+        stores=stores or dynamo_stores(),
         connect=connect,
         send=send,
         notify=notify,

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
-from smartpass import aws_clients
 from smartpass.operations.district_link import api_base_url, status_url
 from smartpass.settings import Settings
 from smartpass.sync.report import Report
-from sso_callback.signing_keys import signing_key  # one way to read the signing key
+from smartpass_aws import clients as aws_clients
+from smartpass_aws.signing_keys import signing_key  # one way to read the signing key
 
 logger = Logger()
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from nightly_sync.reporting import publish_report  # one way to publish a report
-from smartpass import aws_clients
 from smartpass.classlink.oneroster import OneRosterClient, RetryPolicy
 from smartpass.data.districts import District
+from smartpass.data.stores import Stores, dynamo_stores
 from smartpass.onboarding.connect import OnboardingServices
+from smartpass.onboarding.credentials import SecretValue
 from smartpass.settings import Settings
 from smartpass.sync.connection import connection_from_secret
 from smartpass.sync.report import Report
 from smartpass.sync.requests import SyncRequest
+from smartpass_aws import clients as aws_clients
+from smartpass_aws.reports import publish_report  # one way to publish a report
 
 CHECK_FIELDS = ("sourcedId",)
 CHECK_RETRIES = 1
@@ -37,7 +39,18 @@ def write_secret(secret_id: str, value: Mapping[str, str]) -> None:
         client.put_secret_value(SecretId=secret_id, SecretString=body)
 
 
-def build_services(settings: Settings, time_left: Callable[[], float]) -> OnboardingServices:
+def read_secret(secret_id: str) -> SecretValue:
+    """The district's connection as onboarding stored it (never printed or logged)."""
+    value = aws_clients.secretsmanager().get_secret_value(SecretId=secret_id)["SecretString"]
+    parsed = json.loads(value)
+    if not isinstance(parsed, dict):
+        raise ValueError("the connection secret is not a JSON object")
+    return {str(k): str(v) for k, v in parsed.items()}
+
+
+def build_services(
+    settings: Settings, time_left: Callable[[], float], stores: Stores | None = None
+) -> OnboardingServices:
     def verify(district: District, credentials: Mapping[str, str]) -> None:
         # The cheapest proof that the credentials work: one org, one field; with the
         # credentials in hand (a secret read back may be stale) and a short retry policy, so one
@@ -62,9 +75,11 @@ def build_services(settings: Settings, time_left: Callable[[], float]) -> Onboar
         publish_report(settings.operator_topic_arn, report)
 
     return OnboardingServices(
+        stores=stores or dynamo_stores(),
         secret_prefix=settings.district_secret_prefix,
         write_secret=write_secret,
         verify=verify,
         send=send,
         notify=notify,
+        read_secret=read_secret,
     )

@@ -26,11 +26,11 @@ from smartpass.classlink.http import ClassLinkError
 from smartpass.classlink.oneroster import AccessRevoked, OneRosterClient, OutOfTime
 from smartpass.data.base import plain_map, utcnow
 from smartpass.data.districts import District
+from smartpass.data.stores import Stores
 from smartpass.data.sync_runs import COUNT_NAMES, Checkpoint, SyncRun, SyncState
 from smartpass.sync.collections import COLLECTIONS, role_mapping
 from smartpass.sync.progress import HELD, PENDING, SEEN, ProgressParts
-from smartpass.sync.pull import CollectionPull, InconsistentPull, Pending
-from smartpass.sync.store import RosterStore
+from smartpass.sync.pull import MAX_INVALID_SAMPLES, CollectionPull, InconsistentPull, Pending
 
 MAX_RESTARTS = 2  # a collection whose pages do not add up is pulled at most three times
 MIN_RESERVE_SECONDS = 2.0  # never start a page with less time than this left
@@ -54,14 +54,11 @@ class RunFailed(Exception):
     """The run cannot finish; the message says why in plain words."""
 
 
-class _OutOfTime(Exception):
-    pass
-
-
 @dataclass
 class Piece:
     """State of the piece being run. Built by `run_piece`; not reused across invocations."""
 
+    stores: Stores
     run: SyncRun
     district: District
     client: OneRosterClient
@@ -98,7 +95,7 @@ class Piece:
 
     def _pull_collection(self, name: str, resume: Checkpoint | None) -> Checkpoint | None:
         spec = COLLECTIONS[name]
-        store = RosterStore(spec.model, self.district.tenant_id, self.run.run_id, self.now)
+        store = self.stores.roster(spec.model, self.district.tenant_id, self.run.run_id, self.now)
         roles = role_mapping(plain_map(self.district.sync_settings.role_mapping))
         restarts = int(resume.restarts) if resume else 0
         while True:
@@ -177,7 +174,7 @@ class Piece:
         """Add what a pull object did to the run's record, once."""
         self.counts[name].update(pull.counts)
         pull.counts.clear()
-        room = 50 - len(self.run.invalid_records or [])
+        room = MAX_INVALID_SAMPLES - len(self.run.invalid_records or [])
         if room > 0:
             self.run.invalid_records = cast(
                 "Any", [*(self.run.invalid_records or []), *pull.invalid_samples[:room]]
@@ -259,7 +256,9 @@ class Piece:
                 continue  # done in an earlier piece
             done = int(checkpoint.offset) if name == resume_at else 0
             resume_at = None
-            store = RosterStore(COLLECTIONS[name].model, self.district.tenant_id, self.run.run_id, self.now)
+            store = self.stores.roster(
+                COLLECTIONS[name].model, self.district.tenant_id, self.run.run_id, self.now
+            )
             entries = sorted(self.pending.get(name, {}).items())
             while done < len(entries):
                 # At least one chunk per piece, so a run always moves forward.
@@ -289,6 +288,7 @@ def plain_counts(counts: dict[str, Counter[str]]) -> dict[str, dict[str, int]]:
 
 
 def run_piece(
+    stores: Stores,
     run: SyncRun,
     district: District,
     client: OneRosterClient,
@@ -296,7 +296,7 @@ def run_piece(
     time_left: Callable[[], float],
 ) -> tuple[PieceResult, Checkpoint | None]:
     """Run one piece. Returns the result and, when the run must continue, its checkpoint.
-    Saves nothing to the run record itself: the caller does (runs.py)."""
+    Saves nothing to the run record itself: the caller does (handle_request.py)."""
     started = time.monotonic()
     names = [n for n in COLLECTIONS if n in (district.sync_settings.collections or COLLECTIONS)]
     previous = plain_map(run.counts)
@@ -304,6 +304,7 @@ def run_piece(
         n: Counter({k: int(v) for k, v in dict(previous.get(n, {})).items()}) for n in names
     }
     state = Piece(
+        stores=stores,
         run=run,
         district=district,
         client=client,
@@ -311,7 +312,7 @@ def run_piece(
         piece=piece,
         now=utcnow(),
         names=names,
-        progress=ProgressParts(district.tenant_id, run.run_id, utcnow()),
+        progress=ProgressParts(stores.progress, district.tenant_id, run.run_id, utcnow()),
         counts=counts,
         findings=[str(f) for f in run.findings or []],
     )

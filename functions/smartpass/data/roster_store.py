@@ -1,4 +1,8 @@
-"""The only place a sync writes roster records. Every write here is a change:
+"""Roster records of one collection of one district, as a sync reads and writes them: the
+`RosterStore` protocol the domain is handed, `DynamoRosterStore` over the roster tables, and
+`RosterReader` for whole-partition reads (roster health).
+
+The only place a sync writes roster records. Every write here is a change:
 - `create`: a record we have never had (batched, 25 per BatchWriteItem);
 - `update`: a record whose stored fields changed, or that returns after a deactivation. An
   UpdateItem, so attributes the sync does not own (the ClassLink UserId stored at first login,
@@ -10,14 +14,17 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pynamodb.exceptions import UpdateError
 
 from smartpass.data.roster import RosterRecord
-from smartpass.sync.collections import Attributes
+
+# A record's stored fields by attribute name (None removes one on update).
+Attributes = Mapping[str, Any]
 
 
 def hash_int(digest: str) -> int:
@@ -41,7 +48,30 @@ def _writers() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="roster-writes")
 
 
-class RosterStore:
+class RosterStore(Protocol):
+    def existing(self) -> dict[str, int | None]: ...
+    def create(self, sourced_id: str, attributes: Attributes, digest: str) -> None: ...
+    def flush(self) -> None: ...
+    def update(self, sourced_id: str, attributes: Attributes, digest: str, *, reactivate: bool) -> None: ...
+    def deactivate_many(self, entries: list[tuple[str, str, str]]) -> int: ...
+    def deactivate(self, sourced_id: str, reason: str, expected_hash: str | None = None) -> bool: ...
+
+
+# (model, tenant id, run id, now) -> the store of that collection for that run
+RosterStores = Callable[[type[RosterRecord], str, str, datetime], RosterStore]
+
+
+class RosterReader(Protocol):
+    def records(self, model: type[RosterRecord], tenant_id: str, attributes: Sequence[str]) -> Iterator[Any]:
+        """Every record of the district in one collection, with these attributes only."""
+
+
+class DynamoRosterReader:
+    def records(self, model: type[RosterRecord], tenant_id: str, attributes: Sequence[str]) -> Iterator[Any]:
+        return model.query(tenant_id, attributes_to_get=list(attributes))
+
+
+class DynamoRosterStore:
     def __init__(self, model: type[RosterRecord], tenant_id: str, run_id: str, now: datetime) -> None:
         self.model = model
         self.tenant_id = tenant_id

@@ -1,0 +1,71 @@
+"""Sync runs (SyncRun items): the repository the domain is handed.
+
+Updates of a run carry its version (PynamoDB's VersionAttribute): two writers of one run never
+both succeed from the same reading; the loser's write raises, and its message is retried.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from smartpass.data import changes as wire
+from smartpass.data.changes import Changes, Expectations
+from smartpass.data.sync_runs import SyncRun
+
+
+class RunRepository(Protocol):
+    def add(self, run: SyncRun) -> bool:
+        """Store a new run; False when a run with its id exists already."""
+
+    def get(self, tenant_id: str, run_id: str) -> SyncRun | None:
+        """The run as last written (a consistent read), or None."""
+
+    def newest(self, tenant_id: str, limit: int, consistent: bool = True) -> list[SyncRun]:
+        """The district's latest runs, newest first."""
+
+    def after(self, tenant_id: str, run_id: str) -> list[SyncRun]:
+        """The district's runs started after `run_id`, oldest first."""
+
+    def update(self, run: SyncRun, changes: Changes, expect: Expectations = ()) -> bool:
+        """Write `changes` (and update the object). False when an expectation does not hold;
+        an error when the run changed since it was read."""
+
+
+def _conditional_failure(exc: PutError | UpdateError) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+class DynamoRuns:
+    def add(self, run: SyncRun) -> bool:
+        try:
+            run.save(condition=SyncRun.run_id.does_not_exist())
+        except PutError as exc:
+            if _conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def get(self, tenant_id: str, run_id: str) -> SyncRun | None:
+        try:
+            return SyncRun.get(tenant_id, run_id, consistent_read=True)
+        except SyncRun.DoesNotExist:
+            return None
+
+    def newest(self, tenant_id: str, limit: int, consistent: bool = True) -> list[SyncRun]:
+        return list(
+            SyncRun.query(tenant_id, scan_index_forward=False, limit=limit, consistent_read=consistent)
+        )
+
+    def after(self, tenant_id: str, run_id: str) -> list[SyncRun]:
+        return list(SyncRun.query(tenant_id, SyncRun.run_id > run_id, consistent_read=True))
+
+    def update(self, run: SyncRun, changes: Changes, expect: Expectations = ()) -> bool:
+        try:
+            run.update(actions=wire.actions(SyncRun, changes), condition=wire.condition(SyncRun, expect))
+        except UpdateError as exc:
+            if expect and _conditional_failure(exc):
+                return False
+            raise
+        return True

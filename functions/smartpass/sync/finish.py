@@ -1,0 +1,75 @@
+"""Ending a run: its final state on the run record, the district's state and last run, the
+report, and last of all the lease released."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smartpass.data.base import utcnow
+from smartpass.data.districts import District, DistrictState, RunSummary
+from smartpass.data.sync_runs import FailureCode, SyncRun, SyncState
+from smartpass.district_state import set_district_state
+from smartpass.sync.lease import release_lease
+from smartpass.sync.report_delivery import send_report
+from smartpass.sync.services import RequestOutcome, SyncServices
+
+DISTRICT_STATE_AFTER = {
+    SyncState.SUCCEEDED.value: DistrictState.ACTIVE.value,
+    SyncState.HELD.value: DistrictState.HELD.value,
+    SyncState.FAILED.value: DistrictState.ERROR.value,
+}
+
+
+def finish(
+    services: SyncServices,
+    run: SyncRun,
+    district: District,
+    outcome: RequestOutcome,
+    state: str,
+    message: str,
+    report: bool = True,
+) -> RequestOutcome:
+    stores = services.stores
+    previous_run = district.last_run  # before this run's summary replaces it
+    now = utcnow()
+    revoked = outcome.result is not None and outcome.result.revoked
+    changes: dict[str, Any] = {
+        "state": state,
+        "finished_at": now,
+        # why it failed, or why it was skipped (paused, superseded)
+        "error": message if state in (SyncState.FAILED.value, SyncState.SKIPPED.value) and message else None,
+    }
+    if revoked:  # a reason code, so nothing later reads it from the message's words
+        changes["failure_code"] = FailureCode.CREDENTIALS_REVOKED.value
+    stores.runs.update(run, changes)
+    outcome.state = state
+    outcome.reason = message
+    summary = RunSummary(
+        run_id=run.run_id, kind=run.kind, state=state, finished_at=now, message=message or None
+    )
+    if outcome.result is not None:
+        summary.counts = outcome.result.counts["total"]
+    district_changes: dict[str, Any] = {}
+    if revoked:
+        # the mark of revoked access; onboarding's next poll checks the connection again
+        district_changes.update(sharing_enabled=False, connection_ok=False)
+    if state == SyncState.SUCCEEDED.value:
+        district_changes["connect_attempts"] = 0
+        if district.first_synced_at is None:
+            district_changes["first_synced_at"] = now
+    district_state = DISTRICT_STATE_AFTER.get(state)
+    if district_state is not None:
+        set_district_state(
+            stores,
+            district,
+            district_state,
+            f"{run.kind} sync succeeded" if state == SyncState.SUCCEEDED.value else message,
+            summary,
+            f"sync-run:{run.run_id}",
+            district_changes,
+        )
+    if report:
+        send_report(run, district, state, message, services, previous_run)
+    # Last: while the lease still names this run, a redelivery knows the bookkeeping is unfinished.
+    release_lease(stores, district, run.run_id)
+    return outcome

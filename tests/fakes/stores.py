@@ -1,0 +1,273 @@
+"""In-memory repositories with the semantics of the DynamoDB ones (smartpass.data): conditional
+writes, the lease, run versions, parts by prefix. The rules' unit tests run on these in
+milliseconds; the integration tier proves the DynamoDB ones through moto server.
+
+Items are kept serialized (as DynamoDB keeps them) and handed out as fresh model objects, so a
+test sees exactly what a second reader would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from pynamodb.models import Model
+
+from smartpass.data.changes import Changes, Expect, Expectations, Increment
+from smartpass.data.district_history import DistrictEvent
+from smartpass.data.districts import District
+from smartpass.data.roster import RosterRecord
+from smartpass.data.roster_store import Attributes
+from smartpass.data.stores import Stores
+from smartpass.data.sync_progress import SyncProgress
+from smartpass.data.sync_runs import SyncRun
+
+
+class StaleItem(RuntimeError):
+    """The item changed since it was read (a version mismatch)."""
+
+
+def holds(item: Model, expect: Expect) -> bool:
+    value = getattr(item, expect.attribute)
+    if expect.op == "exists":
+        return value is not None
+    if expect.op == "absent":
+        return value is None
+    if value is None:
+        return expect.op == "!="  # DynamoDB: a missing attribute differs from any value
+    if expect.op == "==":
+        return bool(value == expect.value)
+    if expect.op == "!=":
+        return bool(value != expect.value)
+    if expect.op == "<":
+        return bool(value < expect.value)
+    return bool(value > expect.value)
+
+
+def apply(item: Model, changes: Changes) -> None:
+    for name, value in changes.items():
+        if isinstance(value, Increment):
+            value = (getattr(item, name) or 0) + value.by
+        setattr(item, name, value)
+
+
+def _reload(item: Model, stored: Model) -> None:
+    """The object the caller holds, updated as PynamoDB updates it from ALL_NEW."""
+    item.attribute_values.clear()
+    item.attribute_values.update(stored.attribute_values)
+
+
+def _copy[M: Model](model: type[M], item: M) -> M:
+    return model.from_raw_data(item.serialize())
+
+
+class FakeDistricts:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.writes = 0
+
+    def put(self, district: District) -> District:
+        """A district as a test arranges it (no condition, no history)."""
+        self.items[district.tenant_id] = district.serialize()
+        return self.get(district.tenant_id) or district
+
+    def get(self, tenant_id: str) -> District | None:
+        raw = self.items.get(tenant_id)
+        return District.from_raw_data(raw) if raw is not None else None
+
+    def all(self, consistent: bool = True) -> list[District]:
+        return [District.from_raw_data(raw) for raw in self.items.values()]
+
+    def add(self, district: District) -> bool:
+        if district.tenant_id in self.items:
+            return False
+        self.writes += 1
+        self.items[district.tenant_id] = district.serialize()
+        return True
+
+    def refresh(self, district: District) -> None:
+        stored = self.get(district.tenant_id)
+        assert stored is not None
+        _reload(district, stored)
+
+    def update(self, district: District, changes: Changes, expect: Expectations = ()) -> bool:
+        stored = self.get(district.tenant_id)
+        assert stored is not None, "UpdateItem of a missing district would create one"
+        if not all(holds(stored, e) for e in expect):
+            return False
+        apply(stored, changes)
+        self.writes += 1
+        self.items[district.tenant_id] = stored.serialize()
+        self.refresh(district)
+        return True
+
+    def take_lease(self, district: District, run_id: str, until: datetime, now: datetime) -> bool:
+        stored = self.get(district.tenant_id)
+        assert stored is not None
+        holder, expires = stored.sync_lease_run_id, stored.sync_lease_expires_at
+        if holder is not None and holder != run_id and (expires is None or expires >= now):
+            return False
+        return self.update(district, {"sync_lease_run_id": run_id, "sync_lease_expires_at": until})
+
+    def release_lease(self, district: District, run_id: str) -> None:
+        self.update(
+            district,
+            {"sync_lease_run_id": None, "sync_lease_expires_at": None},
+            [Expect("sync_lease_run_id", "==", run_id)],
+        )
+
+
+class FakeRuns:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(self, run: SyncRun) -> bool:
+        key = (run.tenant_id, run.run_id)
+        if key in self.items:
+            return False
+        run.version = 1
+        self.items[key] = run.serialize()
+        return True
+
+    def get(self, tenant_id: str, run_id: str) -> SyncRun | None:
+        raw = self.items.get((tenant_id, run_id))
+        return SyncRun.from_raw_data(raw) if raw is not None else None
+
+    def _of(self, tenant_id: str) -> list[SyncRun]:
+        return [SyncRun.from_raw_data(raw) for (t, _), raw in sorted(self.items.items()) if t == tenant_id]
+
+    def newest(self, tenant_id: str, limit: int, consistent: bool = True) -> list[SyncRun]:
+        return list(reversed(self._of(tenant_id)))[:limit]
+
+    def after(self, tenant_id: str, run_id: str) -> list[SyncRun]:
+        return [run for run in self._of(tenant_id) if run.run_id > run_id]
+
+    def update(self, run: SyncRun, changes: Changes, expect: Expectations = ()) -> bool:
+        stored = self.get(run.tenant_id, run.run_id)
+        assert stored is not None
+        if stored.version != run.version:
+            if expect:
+                return False  # one ConditionalCheckFailed, as in DynamoDB
+            raise StaleItem(f"run {run.run_id} changed since it was read")
+        if not all(holds(stored, e) for e in expect):
+            return False
+        apply(stored, changes)
+        stored.version = int(stored.version or 0) + 1
+        self.items[(run.tenant_id, run.run_id)] = stored.serialize()
+        fresh = self.get(run.tenant_id, run.run_id)
+        assert fresh is not None
+        _reload(run, fresh)
+        return True
+
+
+class FakeProgress:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], SyncProgress] = {}
+
+    def put(self, parts: Sequence[SyncProgress]) -> None:
+        for part in parts:
+            self.items[(part.run_key, part.part)] = _copy(SyncProgress, part)
+
+    def parts(self, run_key: str, prefix: str, keys_only: bool = False) -> Iterator[SyncProgress]:
+        for (key, name), part in sorted(self.items.items()):
+            if key == run_key and name.startswith(prefix):
+                yield _copy(SyncProgress, part)
+
+    def delete(self, parts: Sequence[SyncProgress]) -> None:
+        for part in parts:
+            self.items.pop((part.run_key, part.part), None)
+
+
+class FakeHistory:
+    def __init__(self) -> None:
+        self.events: list[DistrictEvent] = []
+
+    def add(self, event: DistrictEvent) -> None:
+        self.events.append(_copy(DistrictEvent, event))
+
+    def newest(self, tenant_id: str, limit: int) -> list[DistrictEvent]:
+        return sorted((e for e in self.events if e.tenant_id == tenant_id), key=lambda e: e.event_id)[::-1][
+            :limit
+        ]
+
+    def after(self, tenant_id: str, event_id: str) -> list[DistrictEvent]:
+        return sorted(
+            (e for e in self.events if e.tenant_id == tenant_id and e.event_id > event_id),
+            key=lambda e: e.event_id,
+        )
+
+    def kinds(self, tenant_id: str) -> list[str]:
+        return [e.kind for e in self.after(tenant_id, "")]
+
+
+class FakeRoster:
+    """Every roster collection of every district: (model name, tenant) -> sourcedId -> fields."""
+
+    def __init__(self) -> None:
+        self.tables: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+
+    def table(self, model: type[RosterRecord], tenant_id: str) -> dict[str, dict[str, Any]]:
+        return self.tables.setdefault((model.__name__, tenant_id), {})
+
+    def store(self, model: type[RosterRecord], tenant_id: str, run_id: str, now: datetime) -> FakeRosterStore:
+        return FakeRosterStore(self.table(model, tenant_id), run_id, now)
+
+    def records(self, model: type[RosterRecord], tenant_id: str, attributes: Sequence[str]) -> Iterator[Any]:
+        for sourced_id, fields in sorted(self.table(model, tenant_id).items()):
+            wanted = {k: v for k, v in fields.items() if k in attributes}
+            yield model(tenant_id, sourced_id, **{k: v for k, v in wanted.items() if k != "sourced_id"})
+
+
+class FakeRosterStore:
+    def __init__(self, table: dict[str, dict[str, Any]], run_id: str, now: datetime) -> None:
+        self.table, self.run_id, self.now = table, run_id, now
+
+    def existing(self) -> dict[str, int | None]:
+        return {
+            sid: int(f["content_hash"], 16) if f["active"] else ~int(f["content_hash"], 16)
+            for sid, f in self.table.items()
+        }
+
+    def create(self, sourced_id: str, attributes: Attributes, digest: str) -> None:
+        self.table[sourced_id] = {
+            **attributes,
+            "content_hash": digest,
+            "active": True,
+            "last_run_id": self.run_id,
+        }
+
+    def flush(self) -> None:
+        pass
+
+    def update(self, sourced_id: str, attributes: Attributes, digest: str, *, reactivate: bool) -> None:
+        record = self.table.setdefault(sourced_id, {"active": True})
+        record.update(attributes, content_hash=digest, last_run_id=self.run_id)
+        if reactivate:
+            record.update(active=True, deactivated_at=None, deactivation_reason=None)
+
+    def deactivate_many(self, entries: list[tuple[str, str, str]]) -> int:
+        return sum(self.deactivate(sid, reason, digest) for sid, reason, digest in entries)
+
+    def deactivate(self, sourced_id: str, reason: str, expected_hash: str | None = None) -> bool:
+        record = self.table.get(sourced_id)
+        if record is None or not record["active"]:
+            return False
+        if expected_hash is not None and record["content_hash"] != expected_hash:
+            return False
+        record.update(
+            active=False, deactivated_at=self.now, deactivation_reason=reason, last_run_id=self.run_id
+        )
+        return True
+
+
+def fake_stores() -> Stores:
+    roster = FakeRoster()
+    return Stores(
+        districts=FakeDistricts(),
+        runs=FakeRuns(),
+        progress=FakeProgress(),
+        history=FakeHistory(),
+        roster=roster.store,
+        roster_reader=roster,
+    )
