@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 SAM_VENV := .venv-sam
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run run-once sandbox test lint typecheck template-lint unit browser-deps bench bench-sync sam-validate build deploy clean
+.PHONY: run run-once sandbox test lint typecheck template-lint browser-deps bench bench-sync docs docs-check sam-validate build deploy clean \
+	unit infra-tests sandbox-tests integration ops-tests e2e
 
 $(STAMP): requirements.txt requirements-ops.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "Python 3.13 is required (pyenv: see .python-version)")'
@@ -43,8 +44,31 @@ browser-deps:  ## Debian's Chromium for the browser tests (root installs it if m
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: run 'sudo apt-get install chromium'"; exit 1; fi; fi
 
-test: $(STAMP) browser-deps lint typecheck template-lint  ## everything CI runs
-	$(BIN)/pytest
+# The suite runs on every core (pytest-xdist; each worker starts its own local stack), in random
+# order (pytest-randomly). PYTEST_ARGS adds options, e.g. PYTEST_ARGS="-p no:randomly -x".
+PYTEST := $(BIN)/pytest -n auto $(PYTEST_ARGS)
+
+test: $(STAMP) browser-deps lint typecheck template-lint docs-check  ## everything CI runs
+	$(PYTEST)
+
+# One tier each (docs/testing.md says what each holds).
+unit: $(STAMP)  ## rules on in-memory fakes and pure functions; no sockets
+	$(BIN)/pytest $(PYTEST_ARGS) tests/unit
+
+infra-tests: $(STAMP)  ## the template, IAM, the architecture and data seam, the local stack's parts
+	$(PYTEST) tests/infra
+
+sandbox-tests: $(STAMP)  ## the ClassLink sandbox against classlink-facts.md
+	$(PYTEST) tests/sandbox
+
+integration: $(STAMP)  ## the handlers through moto server and the sandbox
+	$(PYTEST) tests/integration
+
+ops-tests: $(STAMP)  ## smartpass-ops against the local stack and a moto CloudFormation stack
+	$(PYTEST) tests/ops
+
+e2e: $(STAMP) browser-deps  ## `python -m local_stack --once` and real headless Chromium
+	$(PYTEST) tests/e2e
 
 # The sandbox benchmark prints one JSON line; `make bench ARGS=--save` also rewrites the tracked
 # bench/results/sandbox_large_district.json.
@@ -54,6 +78,13 @@ bench: $(STAMP)
 # The sync benchmark: ARGS="--users 100000 --churn 0.01 --save" keeps the figures in bench/results.
 bench-sync: $(STAMP)
 	$(BIN)/python -m bench.sync $(or $(ARGS),--users 10000 --churn 0.01)
+
+# Benchmark tables in docs/benchmarks.md are generated from bench/results/*.json.
+docs: $(STAMP)
+	$(BIN)/python -m bench.docs
+
+docs-check: $(STAMP)
+	$(BIN)/python -m bench.docs --check
 
 sam-validate:  ## optional: aws-sam-cli lives in its own venv (it pins boto3)
 	[ -x $(SAM_VENV)/bin/sam ] || ($(PYTHON) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/pip install -q aws-sam-cli)

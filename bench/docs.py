@@ -223,6 +223,32 @@ def render_sandbox(path: Path, data: dict[str, Any]) -> list[str]:
     return ["### Sandbox size", "", _source(path, data), "", *pairs(rows)]
 
 
+def render_suite(path: Path, data: dict[str, Any]) -> list[str]:
+    header = [
+        "run",
+        "commit",
+        "tests passed",
+        "`make test`",
+        "pytest alone",
+        "venv build (apart)",
+        "measured",
+    ]
+    rows = [
+        [
+            label,
+            fmt(run["commit"]),
+            fmt(run["tests_passed"]),
+            fmt(run["make_test_seconds"], "s"),
+            fmt(run["pytest_seconds"], "s"),
+            fmt(run["venv_seconds"], "s"),
+            f"{fmt(run['measured_at'])}, {fmt(run['cores'])} cores, Python {fmt(run['python'])}",
+        ]
+        for label, run in data["runs"].items()
+    ]
+    goal = f"Goal: `make test` from a clean clone (venv built) under {fmt(data['goal_seconds'], 's')}."
+    return ["### Test suite from a clean clone", "", _source(path, data), "", *table(header, rows), "", goal]
+
+
 def _flatten(data: Any, prefix: str = "") -> list[Row]:
     if isinstance(data, dict):
         return [row for key, value in data.items() for row in _flatten(value, f"{prefix}{key}.")]
@@ -245,6 +271,7 @@ RENDERERS: list[tuple[int, Callable[[Path, dict[str, Any]], bool], Renderer]] = 
     (2, lambda p, d: d.get("benchmark") == "sso", render_sso),
     (3, lambda p, d: d.get("benchmark") == "ops-districts-list", render_ops_districts),
     (4, lambda p, d: p.name == "sandbox_large_district.json", render_sandbox),
+    (5, lambda p, d: d.get("benchmark") == "suite", render_suite),
 ]
 
 

@@ -276,6 +276,7 @@ def test_one_decision_per_hold() -> None:
         reject_hold(stores, TENANT, run.run_id, "bob")
 
 
+@pytest.mark.filterwarnings("ignore:A test tried to use socket")
 def test_the_unit_tier_cannot_open_a_socket() -> None:
     import socket
 
