@@ -15,6 +15,7 @@ from typing import Any
 from pynamodb.expressions.projection import create_projection_expression
 
 from smartpass.data.base import BoundModel
+from smartpass.data.pynamodb_internals import dispatch, wire_key
 
 # DynamoDB may leave keys unprocessed under throttling; a bounded number of tries, then an error
 # (a sign-in shows its error page, it never guesses that an unread item is absent).
@@ -37,8 +38,7 @@ class ItemKey:
         return str(self.model.Meta.table_name)
 
     def wire_key(self) -> dict[str, Any]:
-        connection = self.model._get_connection().connection
-        return dict(connection.get_identifier_map(self.table, self.hash_key, self.range_key)["Key"])
+        return wire_key(self.model, self.table, self.hash_key, self.range_key)
 
 
 def get_items(keys: Sequence[ItemKey]) -> list[Any]:
@@ -55,11 +55,10 @@ def get_items(keys: Sequence[ItemKey]) -> list[Any]:
             entry["ExpressionAttributeNames"] = {placeholder: name for name, placeholder in names.items()}
         request[key.table] = entry
     found: dict[str, dict[str, Any]] = {}
-    connection = keys[0].model._get_connection().connection
     for attempt in range(MAX_TRIES):
         if attempt:
             time.sleep(0.02 * 2**attempt)  # DynamoDB asks for a back-off before a retry
-        answer = connection.dispatch("BatchGetItem", {"RequestItems": request})
+        answer = dispatch(keys[0].model, "BatchGetItem", {"RequestItems": request})
         for table, items in answer.get("Responses", {}).items():
             for item in items:
                 found[table] = item

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from pynamodb.exceptions import UpdateError
 
+from smartpass.data.pynamodb_internals import table_connection
 from smartpass.data.roster import RosterRecord
 
 # A record's stored fields by attribute name (None removes one on update).
@@ -85,7 +86,7 @@ class DynamoRosterStore:
         is inactive. Read page by page with the low-level query and only three attributes:
         memory grows with the number of records (about 150 bytes each), not their fields."""
         found: dict[str, int | None] = {}
-        connection = self.model._get_connection()
+        connection = table_connection(self.model)
         start_key = None
         while True:
             page = connection.query(
