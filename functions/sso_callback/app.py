@@ -11,21 +11,23 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from smartpass.classlink.http import ClassLinkError
+from smartpass.data.stores import dynamo_stores
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
 from smartpass.sso.callback import finish_login, start_login
 from smartpass.sso.launch import InvalidReturnPath
 from sso_callback.responses import callback_redirect, login_redirect, refuse, request_cookies
 from sso_callback.services import oidc, sso_config
-from sso_callback.session_routes import router as session_routes
+from sso_callback.session_routes import session_routes
 
 settings = get_settings()
 bind_tables(settings)
+stores = dynamo_stores()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
-app.include_router(session_routes)
+app.include_router(session_routes(stores))
 SECURE = settings.sso_redirect_uri.startswith("https://")
 
 
@@ -51,7 +53,7 @@ def launch() -> Response:
         return refuse(app, "not_configured")
     try:
         start = start_login(
-            oidc(), sso_config(), app.current_event.get_query_string_value("return_to", "/") or "/"
+            stores, oidc(), sso_config(), app.current_event.get_query_string_value("return_to", "/") or "/"
         )
     except InvalidReturnPath:
         return refuse(app, "bad_return_path")
@@ -62,7 +64,8 @@ def launch() -> Response:
 @app.get("/sso/classlink/callback")
 def callback() -> Response:
     cookies = request_cookies(app.current_event.cookies)
-    outcome = finish_login(app.current_event.query_string_parameters or {}, cookies, oidc(), sso_config())
+    query = app.current_event.query_string_parameters or {}
+    outcome = finish_login(stores, query, cookies, oidc(), sso_config())
     if outcome.refusal:
         return refuse(app, outcome.refusal, (outcome.person or "").split("|")[0] or None)
     if outcome.cookie is None:

@@ -16,9 +16,6 @@ from smartpass.sso.launch import LoginStart
 logger = Logger()
 metrics = Metrics()
 NO_STORE = {"Cache-Control": "no-store"}
-# Verifiers may keep our public keys a few minutes (as long as the function caches the secret),
-# so a rotated key reaches them within that time.
-JWKS_CACHE = {"Cache-Control": "public, max-age=300"}
 CALLBACK_PATH = "/sso/classlink/callback"
 LOGIN_COOKIE_SECONDS = 600  # as long as the login state lives
 BOUNCE_COOKIE_SECONDS = 60

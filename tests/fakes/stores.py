@@ -17,7 +17,8 @@ from pynamodb.models import Model
 from smartpass.data.changes import Changes, Expect, Expectations, Increment
 from smartpass.data.district_history import DistrictEvent
 from smartpass.data.districts import District
-from smartpass.data.roster import RosterRecord
+from smartpass.data.login import LoginCode, LoginState
+from smartpass.data.roster import RosterOrg, RosterRecord, RosterUser
 from smartpass.data.roster_store import Attributes
 from smartpass.data.stores import Stores
 from smartpass.data.sync_progress import SyncProgress
@@ -28,8 +29,9 @@ class StaleItem(RuntimeError):
     """The item changed since it was read (a version mismatch)."""
 
 
-def holds(item: Model, expect: Expect) -> bool:
-    value = getattr(item, expect.attribute)
+def holds(item: Model | None, expect: Expect) -> bool:
+    """Whether the expectation holds for the stored item (None: no item, so no attribute)."""
+    value = getattr(item, expect.attribute) if item is not None else None
     if expect.op == "exists":
         return value is not None
     if expect.op == "absent":
@@ -62,6 +64,12 @@ def _copy[M: Model](model: type[M], item: M) -> M:
     return model.from_raw_data(item.serialize())
 
 
+def _projected[M: Model](model: type[M], raw: dict[str, Any], attributes: Sequence[str]) -> M:
+    """The item as DynamoDB returns it with a projection: only those attributes are read back, and
+    PynamoDB gives the others their defaults (or None)."""
+    return model.from_raw_data({k: v for k, v in raw.items() if k in attributes} if attributes else raw)
+
+
 class FakeDistricts:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
@@ -72,9 +80,9 @@ class FakeDistricts:
         self.items[district.tenant_id] = district.serialize()
         return self.get(district.tenant_id) or district
 
-    def get(self, tenant_id: str) -> District | None:
+    def get(self, tenant_id: str, consistent: bool = True, attributes: Sequence[str] = ()) -> District | None:
         raw = self.items.get(tenant_id)
-        return District.from_raw_data(raw) if raw is not None else None
+        return _projected(District, raw, attributes) if raw is not None else None
 
     def all(self, consistent: bool = True) -> list[District]:
         return [District.from_raw_data(raw) for raw in self.items.values()]
@@ -137,11 +145,17 @@ class FakeRuns:
     def _of(self, tenant_id: str) -> list[SyncRun]:
         return [SyncRun.from_raw_data(raw) for (t, _), raw in sorted(self.items.items()) if t == tenant_id]
 
-    def newest(self, tenant_id: str, limit: int, consistent: bool = True) -> list[SyncRun]:
-        return list(reversed(self._of(tenant_id)))[:limit]
+    def newest(
+        self, tenant_id: str, limit: int, consistent: bool = True, attributes: Sequence[str] = ()
+    ) -> list[SyncRun]:
+        newest = [raw for (t, _), raw in sorted(self.items.items(), reverse=True) if t == tenant_id]
+        return [_projected(SyncRun, raw, attributes) for raw in newest[:limit]]
 
     def after(self, tenant_id: str, run_id: str) -> list[SyncRun]:
         return [run for run in self._of(tenant_id) if run.run_id > run_id]
+
+    def all(self) -> list[SyncRun]:
+        return [SyncRun.from_raw_data(raw) for raw in self.items.values()]
 
     def update(self, run: SyncRun, changes: Changes, expect: Expectations = ()) -> bool:
         stored = self.get(run.tenant_id, run.run_id)
@@ -196,6 +210,9 @@ class FakeHistory:
             (e for e in self.events if e.tenant_id == tenant_id and e.event_id > event_id),
             key=lambda e: e.event_id,
         )
+
+    def all(self) -> list[DistrictEvent]:
+        return [_copy(DistrictEvent, e) for e in self.events]
 
     def kinds(self, tenant_id: str) -> list[str]:
         return [e.kind for e in self.after(tenant_id, "")]
@@ -261,13 +278,133 @@ class FakeRosterStore:
         return True
 
 
+class FakeUsers:
+    """The users of FakeRoster (where a sync on the fakes leaves them), as a sign-in reads them."""
+
+    def __init__(self, roster: FakeRoster, districts: FakeDistricts) -> None:
+        self.roster, self.districts = roster, districts
+        self.requests: list[str] = []  # the DynamoDB request each call stands for
+
+    def put(self, user: RosterUser) -> None:
+        """A user as a test arranges it (as a sync would have stored it)."""
+        fields = {k: v for k, v in user.attribute_values.items() if k not in ("tenant_id", "sourced_id")}
+        self.roster.table(RosterUser, user.tenant_id)[user.sourced_id] = fields
+
+    def raw(self, tenant_id: str, sourced_id: str) -> dict[str, Any] | None:
+        """The record as DynamoDB would hold it."""
+        fields = self.roster.table(RosterUser, tenant_id).get(sourced_id)
+        if fields is None:
+            return None
+        return RosterUser(tenant_id, sourced_id, **fields).serialize(null_check=False)
+
+    def get(self, tenant_id: str, sourced_id: str) -> RosterUser | None:
+        self.requests.append("GetItem")
+        raw = self.raw(tenant_id, sourced_id)
+        return RosterUser.from_raw_data(raw) if raw is not None else None
+
+    def get_with_district(
+        self,
+        tenant_id: str,
+        sourced_id: str,
+        district_attributes: Sequence[str],
+        user_attributes: Sequence[str],
+    ) -> tuple[District | None, RosterUser | None]:
+        self.requests.append("BatchGetItem")
+        district, user = self.districts.items.get(tenant_id), self.raw(tenant_id, sourced_id)
+        return (
+            _projected(District, district, district_attributes) if district is not None else None,
+            _projected(RosterUser, user, user_attributes) if user is not None else None,
+        )
+
+    def by_classlink_user_id(self, tenant_id: str, classlink_user_id: str) -> list[RosterUser]:
+        self.requests.append("Query")
+        raws = (self.raw(tenant_id, sid) for sid in sorted(self.roster.table(RosterUser, tenant_id)))
+        users = [RosterUser.from_raw_data(raw) for raw in raws if raw is not None]
+        return [u for u in users if u.classlink_user_id == classlink_user_id]
+
+    def record_sign_in(self, user: RosterUser, classlink_user_id: str, at: datetime) -> bool:
+        self.requests.append("UpdateItem")
+        fields = self.roster.table(RosterUser, user.tenant_id).get(user.sourced_id)
+        if fields is None:  # DynamoDB: attribute_exists(sourced_id) fails on a missing item
+            return False
+        if fields.get("classlink_user_id") not in (None, classlink_user_id):
+            return False
+        fields.update(classlink_user_id=classlink_user_id, last_login_at=at)
+        raw = self.raw(user.tenant_id, user.sourced_id)
+        assert raw is not None
+        _reload(user, RosterUser.from_raw_data(raw))  # PynamoDB reads back the whole item (ALL_NEW)
+        return True
+
+
+class FakeOrgs:
+    def __init__(self, roster: FakeRoster) -> None:
+        self.roster = roster
+
+    def names(self, tenant_id: str, sourced_ids: Sequence[str]) -> dict[str, str]:
+        table = self.roster.table(RosterOrg, tenant_id)
+        return {i: str(table[i]["name"]) for i in sourced_ids if i in table}
+
+
+class FakeLoginStates:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def add(self, state: LoginState) -> bool:
+        if state.state in self.items:
+            return False
+        self.items[state.state] = state.serialize()
+        return True
+
+    def stored(self, state: str) -> LoginState | None:
+        raw = self.items.get(state)
+        return LoginState.from_raw_data(raw) if raw is not None else None
+
+    def update(self, state: str, changes: Changes, expect: Expectations = ()) -> LoginState | None:
+        stored = self.stored(state)
+        if not all(holds(stored, e) for e in expect):
+            return None
+        item = stored or LoginState(state=state)  # DynamoDB: an UpdateItem creates a missing item
+        apply(item, changes)
+        self.items[state] = item.serialize(null_check=False)
+        return self.stored(state)
+
+
+class FakeLoginCodes:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def add(self, code: LoginCode) -> None:
+        self.items[code.code_hash] = code.serialize()
+
+    def get(self, code_hash: str) -> LoginCode | None:
+        raw = self.items.get(code_hash)
+        return LoginCode.from_raw_data(raw) if raw is not None else None
+
+    def update(self, code: LoginCode, changes: Changes, expect: Expectations = ()) -> bool:
+        stored = self.get(code.code_hash)
+        if not all(holds(stored, e) for e in expect):
+            return False
+        item = stored or LoginCode(code_hash=code.code_hash)
+        apply(item, changes)
+        self.items[code.code_hash] = item.serialize(null_check=False)
+        fresh = self.get(code.code_hash)
+        assert fresh is not None
+        _reload(code, fresh)
+        return True
+
+
 def fake_stores() -> Stores:
     roster = FakeRoster()
+    districts = FakeDistricts()
     return Stores(
-        districts=FakeDistricts(),
+        districts=districts,
         runs=FakeRuns(),
         progress=FakeProgress(),
         history=FakeHistory(),
         roster=roster.store,
         roster_reader=roster,
+        users=FakeUsers(roster, districts),
+        orgs=FakeOrgs(roster),
+        login_states=FakeLoginStates(),
+        login_codes=FakeLoginCodes(),
     )

@@ -45,10 +45,6 @@ NOT_YET_BEHIND_THE_SEAM = {
     "functions/smartpass/operations/overview.py",
     "functions/smartpass/operations/signin_check.py",
     "functions/smartpass/operations/status_page.py",
-    "functions/smartpass/sso/callback.py",
-    "functions/smartpass/sso/identity.py",
-    "functions/smartpass/sso/launch.py",
-    "functions/smartpass/sso/session.py",
     "infra/local_stack/story.py",
 }
 

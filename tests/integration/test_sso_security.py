@@ -29,6 +29,7 @@ from smartpass.data.base import utcnow
 from smartpass.data.districts import District, DistrictState
 from smartpass.data.login import LoginCode, LoginState
 from smartpass.data.roster import RosterUser
+from smartpass.data.stores import dynamo_stores
 from smartpass.sso.identity import Refusal, resolve_person
 from tests.integration.onboarding_helpers import poll
 from tests.integration.sso_helpers import click_tile, launchpad_browser, our_launch
@@ -248,7 +249,7 @@ def test_a_user_never_rostered_is_refused(
 
 def test_an_id_token_naming_another_tenant_than_my_info_is_refused(stack: LocalStack, synced: None) -> None:
     info = MyInfo.model_validate({"UserId": 1, "TenantId": int(TENANT), "SourcedId": "x"})
-    assert resolve_person(info, {"classLink_tenant_id": 9999}) == Refusal("tenant_mismatch")
+    assert resolve_person(dynamo_stores(), info, {"classLink_tenant_id": 9999}) == Refusal("tenant_mismatch")
 
 
 def test_a_user_of_one_district_cannot_claim_another(
@@ -258,7 +259,7 @@ def test_a_user_of_one_district_cannot_claim_another(
     user = _rostered(stack_sandbox, "student")
     info = MyInfo.model_validate({"UserId": 1, "TenantId": 2999, "SourcedId": user["sourcedId"]})
     District(tenant_id="2999", name="Other", state="active", first_synced_at=utcnow()).save()
-    assert resolve_person(info, {}) == Refusal("user_not_shared")
+    assert resolve_person(dynamo_stores(), info, {}) == Refusal("user_not_shared")
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,11 @@ def differs(attribute: str, value: Any) -> Expect:
     return Expect(attribute, "!=", value)
 
 
+def greater(attribute: str, value: Any) -> Expect:
+    """`attribute > value` (a missing attribute is greater than nothing)."""
+    return Expect(attribute, ">", value)
+
+
 def absent(attribute: str) -> Expect:
     return Expect(attribute, "absent")
 

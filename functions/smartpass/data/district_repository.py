@@ -8,6 +8,7 @@ not undo each other; none uses the item's version (conditions say what must stil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -19,8 +20,9 @@ from smartpass.data.districts import District
 
 
 class DistrictRepository(Protocol):
-    def get(self, tenant_id: str) -> District | None:
-        """The district as last written (a consistent read), or None."""
+    def get(self, tenant_id: str, consistent: bool = True, attributes: Sequence[str] = ()) -> District | None:
+        """The district as last written (a consistent read unless asked otherwise), or None; with
+        `attributes`, only those (the others as a fresh item has them: defaults or None)."""
 
     def all(self, consistent: bool = True) -> list[District]:
         """Every district (a scan: hundreds of rows, one page of them per megabyte)."""
@@ -48,9 +50,11 @@ def _conditional_failure(exc: PutError | UpdateError) -> bool:
 
 
 class DynamoDistricts:
-    def get(self, tenant_id: str) -> District | None:
+    def get(self, tenant_id: str, consistent: bool = True, attributes: Sequence[str] = ()) -> District | None:
         try:
-            return District.get(tenant_id, consistent_read=True)
+            return District.get(
+                tenant_id, consistent_read=consistent, attributes_to_get=list(attributes) or None
+            )
         except District.DoesNotExist:
             return None
 

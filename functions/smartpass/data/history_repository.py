@@ -16,6 +16,10 @@ class HistoryRepository(Protocol):
     def after(self, tenant_id: str, event_id: str) -> list[DistrictEvent]:
         """The district's events after `event_id`, oldest first."""
 
+    def all(self) -> list[DistrictEvent]:
+        """Every event of every district (an eventually consistent scan: for the local stack's
+        story, never for a deployed stack's hot path)."""
+
 
 class DynamoHistory:
     def add(self, event: DistrictEvent) -> None:
@@ -28,3 +32,6 @@ class DynamoHistory:
 
     def after(self, tenant_id: str, event_id: str) -> list[DistrictEvent]:
         return list(DistrictEvent.query(tenant_id, DistrictEvent.event_id > event_id, consistent_read=True))
+
+    def all(self) -> list[DistrictEvent]:
+        return list(DistrictEvent.scan())

@@ -6,6 +6,7 @@ both succeed from the same reading; the loser's write raises, and its message is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from pynamodb.exceptions import PutError, UpdateError
@@ -22,11 +23,17 @@ class RunRepository(Protocol):
     def get(self, tenant_id: str, run_id: str) -> SyncRun | None:
         """The run as last written (a consistent read), or None."""
 
-    def newest(self, tenant_id: str, limit: int, consistent: bool = True) -> list[SyncRun]:
-        """The district's latest runs, newest first."""
+    def newest(
+        self, tenant_id: str, limit: int, consistent: bool = True, attributes: Sequence[str] = ()
+    ) -> list[SyncRun]:
+        """The district's latest runs, newest first; with `attributes`, only those of each."""
 
     def after(self, tenant_id: str, run_id: str) -> list[SyncRun]:
         """The district's runs started after `run_id`, oldest first."""
+
+    def all(self) -> list[SyncRun]:
+        """Every run of every district (an eventually consistent scan: for the local stack's
+        story, never for a deployed stack's hot path)."""
 
     def update(self, run: SyncRun, changes: Changes, expect: Expectations = ()) -> bool:
         """Write `changes` (and update the object). False when an expectation does not hold;
@@ -53,13 +60,24 @@ class DynamoRuns:
         except SyncRun.DoesNotExist:
             return None
 
-    def newest(self, tenant_id: str, limit: int, consistent: bool = True) -> list[SyncRun]:
+    def newest(
+        self, tenant_id: str, limit: int, consistent: bool = True, attributes: Sequence[str] = ()
+    ) -> list[SyncRun]:
         return list(
-            SyncRun.query(tenant_id, scan_index_forward=False, limit=limit, consistent_read=consistent)
+            SyncRun.query(
+                tenant_id,
+                scan_index_forward=False,
+                limit=limit,
+                consistent_read=consistent,
+                attributes_to_get=list(attributes) or None,
+            )
         )
 
     def after(self, tenant_id: str, run_id: str) -> list[SyncRun]:
         return list(SyncRun.query(tenant_id, SyncRun.run_id > run_id, consistent_read=True))
+
+    def all(self) -> list[SyncRun]:
+        return list(SyncRun.scan())
 
     def update(self, run: SyncRun, changes: Changes, expect: Expectations = ()) -> bool:
         try:

@@ -10,9 +10,17 @@ from dataclasses import dataclass
 
 from smartpass.data.district_repository import DistrictRepository, DynamoDistricts
 from smartpass.data.history_repository import DynamoHistory, HistoryRepository
+from smartpass.data.login_repository import (
+    DynamoLoginCodes,
+    DynamoLoginStates,
+    LoginCodeRepository,
+    LoginStateRepository,
+)
+from smartpass.data.org_repository import DynamoOrgs, OrgRepository
 from smartpass.data.progress_repository import DynamoProgress, ProgressRepository
 from smartpass.data.roster_store import DynamoRosterReader, DynamoRosterStore, RosterReader, RosterStores
 from smartpass.data.run_repository import DynamoRuns, RunRepository
+from smartpass.data.user_repository import DynamoUsers, UserRepository
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,10 @@ class Stores:
     history: HistoryRepository
     roster: RosterStores  # the store of one collection for one run
     roster_reader: RosterReader
+    users: UserRepository  # rostered users as a sign-in reads and links them
+    orgs: OrgRepository
+    login_states: LoginStateRepository
+    login_codes: LoginCodeRepository
 
 
 def dynamo_stores() -> Stores:
@@ -34,4 +46,8 @@ def dynamo_stores() -> Stores:
         history=DynamoHistory(),
         roster=DynamoRosterStore,
         roster_reader=DynamoRosterReader(),
+        users=DynamoUsers(),
+        orgs=DynamoOrgs(),
+        login_states=DynamoLoginStates(),
+        login_codes=DynamoLoginCodes(),
     )

@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-from pynamodb.exceptions import UpdateError
-
 from smartpass.classlink.http import ClassLinkError
 from smartpass.classlink.oidc import CodeRejected, InvalidIdToken, OidcClient
 from smartpass.data.base import utcnow
+from smartpass.data.changes import equals, greater, present
 from smartpass.data.login import LoginState
+from smartpass.data.stores import Stores
 from smartpass.sso.identity import Refusal, resolve_person
 from smartpass.sso.launch import LoginStart, begin_login, binding_hash, browser_cookie_name
 from smartpass.sso.session import issue_login_code
@@ -47,8 +47,9 @@ class Outcome:
     clear_cookie: str | None = None  # the binding cookie a finished login no longer needs
 
 
-def start_login(oidc: OidcClient, config: SsoConfig, return_path: str) -> LoginStart:
+def start_login(stores: Stores, oidc: OidcClient, config: SsoConfig, return_path: str) -> LoginStart:
     return begin_login(
+        stores,
         authorize_url=oidc.discovery().authorization_endpoint,
         client_id=config.client_id,
         redirect_uri=config.redirect_uri,
@@ -56,22 +57,16 @@ def start_login(oidc: OidcClient, config: SsoConfig, return_path: str) -> LoginS
     )
 
 
-def _consume_state(value: str, cookies: Mapping[str, str]) -> LoginState | Refusal:
+def _consume_state(stores: Stores, value: str, cookies: Mapping[str, str]) -> LoginState | Refusal:
     """The stored state, marked used, in one conditional write; unknown, used, expired and
     started in another browser look the same to the caller."""
-    now = utcnow()
-    state = LoginState(state=value[:128])
-    try:
-        state.update(
-            actions=[LoginState.consumed.set(True)],
-            condition=LoginState.state.exists()
-            & (LoginState.consumed == False)  # noqa: E712
-            & (LoginState.expires_at > now),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return Refusal("unknown_state")
-        raise
+    state = stores.login_states.update(
+        value[:128],
+        {"consumed": True},
+        [present("state"), equals("consumed", False), greater("expires_at", utcnow())],
+    )
+    if state is None:
+        return Refusal("unknown_state")
     binding = cookies.get(browser_cookie_name(state.state), "")
     if not state.browser_binding_hash or not hmac.compare_digest(
         binding_hash(binding), state.browser_binding_hash
@@ -87,7 +82,7 @@ def _with_login_code(app_url: str, return_path: str, login_code: str) -> str:
 
 
 def finish_login(
-    query: Mapping[str, str], cookies: Mapping[str, str], oidc: OidcClient, config: SsoConfig
+    stores: Stores, query: Mapping[str, str], cookies: Mapping[str, str], oidc: OidcClient, config: SsoConfig
 ) -> Outcome:
     if query.get("error"):
         return Outcome(refusal="access_denied")
@@ -100,9 +95,9 @@ def finish_login(
         if not state_value:  # the tile: see the module's docstring
             if cookies.get(BOUNCE_COOKIE):
                 return Outcome(refusal="unknown_state")  # bounced a moment ago: no loop
-            start = start_login(oidc, config, "/")
+            start = start_login(stores, oidc, config, "/")
             return Outcome(location=start.url, cookie=(start.cookie_name, start.cookie_value))
-        state = _consume_state(state_value, cookies)
+        state = _consume_state(stores, state_value, cookies)
         if isinstance(state, Refusal):
             return Outcome(refusal=state.reason)
         tokens = oidc.exchange(
@@ -116,11 +111,11 @@ def finish_login(
         return Outcome(refusal=f"id_token_{exc.reason}")
     except ClassLinkError:
         return Outcome(refusal="classlink_unavailable")
-    person = resolve_person(info, claims)
+    person = resolve_person(stores, info, claims)
     if isinstance(person, Refusal):
         return Outcome(refusal=person.reason, person=f"{info.tenant_id}|{info.sourced_id or '-'}")
     return Outcome(
-        location=_with_login_code(config.app_url, state.return_path or "/", issue_login_code(person)),
+        location=_with_login_code(config.app_url, state.return_path or "/", issue_login_code(stores, person)),
         person=f"{person.tenant_id}|{person.sourced_id}",
         clear_cookie=browser_cookie_name(state.state),
     )

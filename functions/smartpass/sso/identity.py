@@ -15,13 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
 from smartpass.classlink.oidc import MyInfo
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District, DistrictState
-from smartpass.data.multi_get import ItemKey, get_items
 from smartpass.data.roster import RosterUser
+from smartpass.data.stores import Stores
 
 # SmartPass roles that may sign in (the district's role mapping gives every user one).
 ALLOWED_APP_ROLES = frozenset({"student", "teacher", "staff", "admin"})
@@ -76,40 +74,33 @@ def user_refusals(user: RosterUser) -> list[str]:
     return reasons
 
 
-def _district_and_user(tenant_id: str, sourced_id: str) -> tuple[District | None, RosterUser | None]:
+def _district_and_user(
+    stores: Stores, tenant_id: str, sourced_id: str
+) -> tuple[District | None, RosterUser | None]:
     """Only what the decision needs (a district's item also carries its settings and last run),
     both in one round trip when my/info names a SourcedId."""
     if sourced_id:
-        district, user = get_items(
-            [
-                ItemKey(District, tenant_id, attributes=DISTRICT_FIELDS),
-                ItemKey(RosterUser, tenant_id, sourced_id, attributes=USER_FIELDS),
-            ]
-        )
-        return district, user
-    try:
-        return District.get(tenant_id, attributes_to_get=DISTRICT_FIELDS), None
-    except District.DoesNotExist:
-        return None, None
+        return stores.users.get_with_district(tenant_id, sourced_id, DISTRICT_FIELDS, USER_FIELDS)
+    return stores.districts.get(tenant_id, consistent=False, attributes=DISTRICT_FIELDS), None
 
 
-def _by_classlink_user_id(tenant_id: str, user_id: str) -> RosterUser | None:
+def _by_classlink_user_id(stores: Stores, tenant_id: str, user_id: str) -> RosterUser | None:
     """The user whose ClassLink UserId was stored at an earlier sign-in, if exactly one."""
-    matches = list(RosterUser.by_classlink_user_id.query(tenant_id, RosterUser.classlink_user_id == user_id))
+    matches = stores.users.by_classlink_user_id(tenant_id, user_id)
     return matches[0] if len(matches) == 1 else None
 
 
-def resolve_person(info: MyInfo, id_token_claims: dict[str, Any]) -> Person | Refusal:
+def resolve_person(stores: Stores, info: MyInfo, id_token_claims: dict[str, Any]) -> Person | Refusal:
     # An id_token that names a tenant (classLink_tenant_id, when ClassLink sends it) must agree
     # with my/info: otherwise one of them is not about this sign-in.
     claimed = id_token_claims.get("classLink_tenant_id")
     if claimed is not None and str(claimed) != info.tenant_id:
         return Refusal("tenant_mismatch")
-    district, user = _district_and_user(info.tenant_id, info.sourced_id)
+    district, user = _district_and_user(stores, info.tenant_id, info.sourced_id)
     refused = district_refusals(district)
     if refused:  # the district's refusal comes first, whoever the user is
         return Refusal(refused[0])
-    user = user or _by_classlink_user_id(info.tenant_id, info.user_id)
+    user = user or _by_classlink_user_id(stores, info.tenant_id, info.user_id)
     if user is None:
         return Refusal("user_not_shared")
     if user.classlink_user_id and user.classlink_user_id != info.user_id:
@@ -118,7 +109,9 @@ def resolve_person(info: MyInfo, id_token_claims: dict[str, Any]) -> Person | Re
     refusals = user_refusals(user)
     if refusals:
         return Refusal(refusals[0])
-    if not _record_sign_in(user, info.user_id):
+    # The ClassLink UserId is stored at the first sign-in (never over another one), with the time
+    # of this one; False if the record is now linked to another ClassLink account.
+    if not stores.users.record_sign_in(user, info.user_id, utcnow()):
         return Refusal("identity_conflict")  # another ClassLink account linked it a moment ago
     return Person(
         tenant_id=info.tenant_id,
@@ -127,25 +120,3 @@ def resolve_person(info: MyInfo, id_token_claims: dict[str, Any]) -> Person | Re
         school_ids=tuple(str(s) for s in user.org_sourced_ids or ()),
         classlink_user_id=info.user_id,
     )
-
-
-def _record_sign_in(user: RosterUser, classlink_user_id: str) -> bool:
-    """Store the ClassLink UserId at the first sign-in (never overwrite another one) and the
-    time of this one. False if the record is now linked to another ClassLink account."""
-    try:
-        user.update(
-            actions=[
-                RosterUser.classlink_user_id.set(classlink_user_id),
-                RosterUser.last_login_at.set(utcnow()),
-            ],
-            condition=RosterUser.sourced_id.exists()
-            & (
-                RosterUser.classlink_user_id.does_not_exist()
-                | (RosterUser.classlink_user_id == classlink_user_id)
-            ),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True

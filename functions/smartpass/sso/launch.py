@@ -21,6 +21,7 @@ from oauthlib.oauth2 import WebApplicationClient
 
 from smartpass.data.base import utcnow
 from smartpass.data.login import LoginState
+from smartpass.data.stores import Stores
 
 LOGIN_STATE_TTL = timedelta(minutes=10)
 SCOPES = ["openid", "profile", "email"]
@@ -34,6 +35,10 @@ BROWSER_COOKIE_PREFIX = "sp_login_"
 
 class InvalidReturnPath(ValueError):
     pass
+
+
+class StateTaken(RuntimeError):
+    """A new login state's key is stored already (32 random bytes: never, short of a broken RNG)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,9 @@ def binding_hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def begin_login(*, authorize_url: str, client_id: str, redirect_uri: str, return_path: str) -> LoginStart:
+def begin_login(
+    stores: Stores, *, authorize_url: str, client_id: str, redirect_uri: str, return_path: str
+) -> LoginStart:
     client = WebApplicationClient(client_id)
     verifier = client.create_code_verifier(64)
     binding = secrets.token_urlsafe(32)
@@ -79,7 +86,8 @@ def begin_login(*, authorize_url: str, client_id: str, redirect_uri: str, return
         browser_binding_hash=binding_hash(binding),
         expires_at=utcnow() + LOGIN_STATE_TTL,
     )
-    state.save(condition=LoginState.state.does_not_exist())
+    if not stores.login_states.add(state):
+        raise StateTaken("a new login state collided with a stored one")
     url: str = client.prepare_request_uri(
         authorize_url,
         redirect_uri=redirect_uri,

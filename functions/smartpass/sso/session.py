@@ -15,10 +15,11 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from jwt.algorithms import RSAAlgorithm
-from pynamodb.exceptions import UpdateError
 
 from smartpass.data.base import utcnow
+from smartpass.data.changes import equals, greater
 from smartpass.data.login import LoginCode
+from smartpass.data.stores import Stores
 from smartpass.sso.identity import Person
 
 SESSION_TTL = timedelta(minutes=15)
@@ -79,39 +80,34 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def issue_login_code(person: Person) -> str:
+def issue_login_code(stores: Stores, person: Person) -> str:
     code = secrets.token_urlsafe(32)
-    LoginCode(
-        code_hash=_hash(code),
-        tenant_id=person.tenant_id,
-        sourced_id=person.sourced_id,
-        role=person.role,
-        school_ids=list(person.school_ids),
-        expires_at=utcnow() + LOGIN_CODE_TTL,
-    ).save()
+    stores.login_codes.add(
+        LoginCode(
+            code_hash=_hash(code),
+            tenant_id=person.tenant_id,
+            sourced_id=person.sourced_id,
+            role=person.role,
+            school_ids=list(person.school_ids),
+            expires_at=utcnow() + LOGIN_CODE_TTL,
+        )
+    )
     return code
 
 
-def redeem_login_code(code: str, key: SigningKey, issuer: str) -> str:
+def redeem_login_code(stores: Stores, code: str, key: SigningKey, issuer: str) -> str:
     """The session token for a login code, once; a second try with the same code fails."""
     if not code or len(code) > 128:
         raise LoginCodeRejected("unknown, used or expired login code")
-    try:
-        login = LoginCode.get(_hash(code), consistent_read=True)
-    except LoginCode.DoesNotExist:
-        raise LoginCodeRejected("unknown, used or expired login code") from None
+    login = stores.login_codes.get(_hash(code))
     now = utcnow()
-    if login.consumed or login.expires_at <= now:
+    if login is None or login.consumed or login.expires_at <= now:
         raise LoginCodeRejected("unknown, used or expired login code")
-    try:
-        login.update(
-            actions=[LoginCode.consumed.set(True)],
-            condition=(LoginCode.consumed == False) & (LoginCode.expires_at > now),  # noqa: E712
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise LoginCodeRejected("unknown, used or expired login code") from None
-        raise
+    # Marked used only if no one redeemed it since the read, and not after it expired.
+    if not stores.login_codes.update(
+        login, {"consumed": True}, [equals("consumed", False), greater("expires_at", now)]
+    ):
+        raise LoginCodeRejected("unknown, used or expired login code")
     claims = {
         "iss": issuer,
         "aud": SESSION_AUDIENCE,
