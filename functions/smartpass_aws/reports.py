@@ -3,6 +3,8 @@ a sender is configured) and the district status page's signed link that a report
 
 from __future__ import annotations
 
+import string
+import unicodedata
 from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
@@ -10,18 +12,33 @@ from aws_lambda_powertools import Logger
 from smartpass.operations.district_link import api_base_url, status_url
 from smartpass.settings import Settings
 from smartpass.sync.report import Report
+from smartpass.text import one_line, printable
 from smartpass_aws import clients as aws_clients
 from smartpass_aws.signing_keys import signing_key  # one way to read the signing key
 
 logger = Logger()
 
 
+# SNS refuses a Subject that is not ASCII, holds a control character or a line break, does not
+# begin with a letter, a digit or a punctuation mark, or is 100 characters or longer.
+SNS_SUBJECT_MAX = 99
+
+
+def sns_subject(subject: str) -> str:
+    """A subject SNS accepts, as close to `subject` as ASCII allows ("Peña" -> "Pena")."""
+    ascii_text = unicodedata.normalize("NFKD", one_line(subject)).encode("ascii", "ignore").decode()
+    text = one_line(ascii_text) or "SmartPass report"
+    if not (text[0].isalnum() or text[0] in string.punctuation):
+        text = f"SmartPass: {text}"
+    return text if len(text) <= SNS_SUBJECT_MAX else text[: SNS_SUBJECT_MAX - 3].rstrip() + "..."
+
+
 def publish_report(topic_arn: str, report: Report) -> None:
     """A report to a topic, with its attributes for subscribers that filter."""
     aws_clients.sns().publish(
         TopicArn=topic_arn,
-        Subject=report.subject,
-        Message=report.text,
+        Subject=sns_subject(report.subject),
+        Message=printable(report.text, line_breaks=True),
         MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in report.attributes.items()},
     )
 
@@ -34,7 +51,10 @@ def emailer(settings: Settings) -> Callable[[str, Report], None] | None:
         aws_clients.ses().send_email(
             Source=settings.report_sender_email,
             Destination={"ToAddresses": [to]},
-            Message={"Subject": {"Data": report.subject}, "Body": {"Text": {"Data": report.text}}},
+            Message={
+                "Subject": {"Data": one_line(report.subject)},
+                "Body": {"Text": {"Data": printable(report.text, line_breaks=True)}},
+            },
         )
 
     return email

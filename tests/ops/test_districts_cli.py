@@ -63,6 +63,18 @@ def test_list_shows_state_last_run_and_counts(stack: LocalStack, ops: Ops) -> No
     assert listed["last_run"]["counts"]["created"] == int(counts["created"]) > 0
 
 
+def test_a_tenant_name_with_terminal_escapes_is_shown_without_them(ops: Ops) -> None:
+    hostile = "\x1b[31mMaple\x1b]8;;https://evil.example\x07 Valley\u202e"
+    District(tenant_id="6006", name=hostile, state=DistrictState.ACTIVE.value).save()
+    for command in (("districts", "list"), ("districts", "show", "6006")):
+        result = ops(*command)
+        assert result.exit_code == 0, result.stderr
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\u202e" not in result.stdout
+        assert "Maple" in result.stdout
+    # JSON output escapes them, as JSON does: a program reading it gets the name as ClassLink sent it
+    assert json.loads(ops("districts", "list", "--json").stdout)[0]["name"] == hostile
+
+
 def test_show_has_runs_counts_findings_and_history(stack: LocalStack, ops: Ops) -> None:
     _onboarded(stack)
     [run] = list(SyncRun.query(TENANT))

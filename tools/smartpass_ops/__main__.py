@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from rich.console import Console
 from rich.text import Text
 
 from smartpass_ops.cli import app
+from smartpass_ops.render import err
 
 EXIT_UNEXPECTED = 70  # EX_SOFTWARE: never 1, which several commands use as an answer ("cannot")
 
@@ -17,7 +17,7 @@ def main() -> None:
         app()
     except Exception as exc:  # an AWS error, a lost connection: said plainly, not a traceback
         message = f"Error: the command stopped on {type(exc).__name__}: {str(exc)[:300]}"
-        Console(stderr=True).print(Text(message, style="red"))
+        err().print(Text(message, style="red"))
         sys.exit(EXIT_UNEXPECTED)
 
 

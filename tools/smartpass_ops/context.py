@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from smartpass_ops.render import SafeConsole
 from smartpass_ops.target import DEFAULT_READY_FILE, Target, TargetError, from_ready_file, from_stack
 
-errors = Console(stderr=True)
+errors = SafeConsole(stderr=True)
 
 
 class Lazy:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
 from rich.text import Text
+
+from smartpass.text import printable
 
 STATE_STYLES = {
     "active": "green",
@@ -41,13 +45,28 @@ Operator = Annotated[
 ]
 
 
+class SafeConsole(Console):
+    """A console that never passes a control character from the data to the terminal.
+
+    Tenant and person names come from ClassLink: a name holding ESC sequences would recolour,
+    retitle or hyperlink the operator's terminal, and Rich strips only a few control codes (not
+    ESC). Every text segment is cleaned as it is written; the escape codes Rich itself makes for
+    its styles are added after, so colours still work."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(printable(segment.text, line_breaks=True), segment.style)
+            for segment in buffer
+        )
+
+
 def out() -> Console:
     # Wide enough for a table row per district when the output is a pipe or a file.
-    return Console(width=None if os.isatty(1) else max(int(os.environ.get("COLUMNS", "160")), 100))
+    return SafeConsole(width=None if os.isatty(1) else max(int(os.environ.get("COLUMNS", "160")), 100))
 
 
 def err() -> Console:
-    return Console(stderr=True)
+    return SafeConsole(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
