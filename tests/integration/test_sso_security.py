@@ -272,6 +272,8 @@ def test_a_user_of_one_district_cannot_claim_another(
         "/?login_code=ATTACKERS",  # the app would read the first login_code: the attacker's
         "/x#fragment",
         "/../admin",
+        "/%2e%2e/district/status",  # resolved by the browser outside the app's path
+        "/x?login_code=",  # a blank one too: two login_code parameters otherwise
     ],
 )
 def test_a_return_path_outside_the_app_is_refused(stack: LocalStack, return_to: str) -> None:

@@ -62,7 +62,7 @@ def test_pkce_s256_of_oauthlib_matches_the_rfc_7636_example() -> None:
     )
 
 
-@pytest.mark.parametrize("path", ["/", "/passes?x=1", "/a/b"])
+@pytest.mark.parametrize("path", ["/", "/passes?x=1", "/a/b", "/a%20b", "/x?next=%2Fpasses&y="])
 def test_safe_return_paths(path: str) -> None:
     assert safe_return_path(path) == path
 
@@ -78,6 +78,16 @@ def test_safe_return_paths(path: str) -> None:
         "/\t/evil",
         "/\n/x",
         "/ a",
+        # security review finding 5: judged after decoding, blank values kept
+        "/%2e%2e/district/status",
+        "/app/%2E%2E/%2e%2e/x",
+        "/%252e%252e/x",
+        "/./x",
+        "/%2f%2fevil.example",
+        "/%5cevil.example",
+        "/x%0d%0aSet-Cookie:a=b",
+        "/x?login_code=",
+        "/x?a=1&login%5Fcode=abc",
     ],
 )
 def test_return_paths_that_would_leave_the_site_are_refused(path: str) -> None:

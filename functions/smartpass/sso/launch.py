@@ -15,7 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from oauthlib.oauth2 import WebApplicationClient
 
@@ -48,17 +48,33 @@ class LoginStart:
     cookie_value: str = field(repr=False)  # binds the login to this browser
 
 
+def _decoded(text: str) -> str:
+    """Percent-escapes undone until nothing changes (`%252e` is `%2e` is `.`), as a browser or a
+    server behind it may undo them: the path is judged as it will be resolved."""
+    for _ in range(4):
+        decoded = unquote(text)
+        if decoded == text:
+            return decoded
+        text = decoded
+    raise InvalidReturnPath("return path is encoded too many times")
+
+
 def safe_return_path(value: str | None) -> str:
-    """Only a path (and query) on our own app: never `//host`, a scheme, `..`, a fragment, or a
-    `login_code` of its own (which the app would read before ours)."""
+    """Only a path (and query) on our own app, judged after percent-decoding: never `//host`, a
+    scheme, a backslash, a `.` or `..` segment, a fragment, or a `login_code` of its own (even
+    blank: the app would read the first one, not ours)."""
     if not value:
         return "/"
+    if len(value) > 512 or not RETURN_PATH.fullmatch(value):
+        raise InvalidReturnPath("return path must be a path on this site")
+    path, _, query = value.partition("?")
+    decoded = _decoded(path)
     if (
-        len(value) > 512
-        or not RETURN_PATH.fullmatch(value)
-        or value.startswith("//")
-        or ".." in value.split("?")[0].split("/")
-        or "login_code" in parse_qs(urlsplit(value).query)
+        decoded.startswith("//")
+        or "\\" in decoded
+        or any(segment in (".", "..") for segment in decoded.split("/"))
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in decoded)
+        or "login_code" in parse_qs(_decoded(query), keep_blank_values=True)
     ):
         raise InvalidReturnPath("return path must be a path on this site")
     return value
