@@ -16,6 +16,7 @@ from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
 from smartpass.sso.callback import finish_login, start_login
 from smartpass.sso.launch import InvalidReturnPath
+from smartpass_aws.http_headers import secured
 from sso_callback.responses import callback_redirect, login_redirect, refuse, request_cookies
 from sso_callback.services import oidc, sso_config
 from sso_callback.session_routes import session_routes
@@ -80,4 +81,4 @@ def callback() -> Response:
 @tracer.capture_lambda_handler(capture_response=False)  # responses carry login codes and sessions
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return secured(app.resolve(event, context))

@@ -19,6 +19,7 @@ from local_stack.app_page import APP_PAGE
 from local_stack.functions import LocalFunction
 from local_stack.lambda_events import http_api_event
 from local_stack.sigv4 import IamAuthorizer, SignedRequest
+from smartpass_aws.http_headers import html_headers
 
 FORBIDDEN = '{"message":"Forbidden"}'
 
@@ -65,7 +66,9 @@ class HttpGateway:
 
     def _dispatch(self, request: Request) -> Response:
         if request.method == "GET" and (request.path == "/app" or request.path.startswith("/app/")):
-            return Response(APP_PAGE, 200, content_type="text/html; charset=utf-8")
+            return Response(
+                APP_PAGE, 200, content_type="text/html; charset=utf-8", headers=html_headers(APP_PAGE)
+            )
         for route in self.routes:
             params = route.match(request.method, request.path)
             if params is None:

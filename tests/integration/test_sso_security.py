@@ -312,3 +312,20 @@ def test_a_refusal_is_logged_with_its_reason_tenant_and_the_pages_reference(
         ("district_paused", TENANT)
     ]
     assert f"Reference: {refusals[0].reference}" in page.text  # type: ignore[attr-defined]
+
+
+def test_every_html_answer_carries_the_security_headers(stack: LocalStack) -> None:
+    assert stack.gateway is not None
+    refusal = requests.get(
+        f"{stack.gateway.url}/sso/classlink/launch", params={"return_to": "//evil"}, timeout=10
+    )
+    app_page = requests.get(f"{stack.gateway.url}/app/?login_code=x", timeout=10)
+    for page in (refusal, app_page):
+        assert page.headers["Content-Type"].startswith("text/html")
+        policy = page.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+    health = requests.get(f"{stack.gateway.url}/health", timeout=10)
+    assert health.headers["X-Content-Type-Options"] == "nosniff"
