@@ -72,6 +72,8 @@ def callback() -> Response:
     if outcome.cookie is None:
         logger.info("signed in", extra={"tenant_id": (outcome.person or "").split("|")[0]})
         metrics.add_metric(name="LoginsSucceeded", unit=MetricUnit.Count, value=1)
+        if outcome.sub_differs:  # ClassLink has not said that sub is the UserId: watched, not refused
+            metrics.add_metric(name="IdTokenSubDiffersFromUserId", unit=MetricUnit.Count, value=1)
     return callback_redirect(outcome, SECURE)
 
 

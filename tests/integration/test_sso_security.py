@@ -252,6 +252,16 @@ def test_an_id_token_naming_another_tenant_than_my_info_is_refused(stack: LocalS
     assert resolve_person(dynamo_stores(), info, {"classLink_tenant_id": 9999}) == Refusal("tenant_mismatch")
 
 
+def test_an_id_token_naming_another_person_than_my_info_is_refused(
+    stack: LocalStack, stack_sandbox: SandboxServer, synced: None
+) -> None:
+    me, other = _rostered(stack_sandbox, "student"), _rostered(stack_sandbox, "teacher")
+    info = MyInfo.model_validate({"UserId": 1, "TenantId": int(TENANT), "SourcedId": me["sourcedId"]})
+    claims = {"sub": "1", "classLink_sourcedId": other["sourcedId"]}
+    assert resolve_person(dynamo_stores(), info, claims) == Refusal("sourced_id_mismatch")
+    assert RosterUser.get(TENANT, me["sourcedId"]).classlink_user_id is None  # nothing recorded
+
+
 def test_a_user_of_one_district_cannot_claim_another(
     stack: LocalStack, stack_sandbox: SandboxServer, synced: None
 ) -> None:

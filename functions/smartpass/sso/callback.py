@@ -45,6 +45,7 @@ class Outcome:
     person: str | None = None  # "tenant|sourcedId" for the log line, never a name
     cookie: tuple[str, str] | None = None  # (name, value) binding a new login to this browser
     clear_cookie: str | None = None  # the binding cookie a finished login no longer needs
+    sub_differs: bool = False  # the id_token's sub is not my/info's UserId (counted, not refused)
 
 
 def start_login(stores: Stores, oidc: OidcClient, config: SsoConfig, return_path: str) -> LoginStart:
@@ -118,4 +119,5 @@ def finish_login(
         location=_with_login_code(config.app_url, state.return_path or "/", issue_login_code(stores, person)),
         person=f"{person.tenant_id}|{person.sourced_id}",
         clear_cookie=browser_cookie_name(state.state),
+        sub_differs=person.sub_differs,
     )

@@ -42,6 +42,9 @@ class Person:
     role: str
     school_ids: tuple[str, ...]
     classlink_user_id: str
+    # The id_token's `sub` is not my/info's UserId. Not refused (that they are the same value is
+    # not confirmed by ClassLink), counted by the handler so a pattern would show.
+    sub_differs: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,23 +87,44 @@ def _district_and_user(
     return stores.districts.get(tenant_id, consistent=False, attributes=DISTRICT_FIELDS), None
 
 
-def _by_classlink_user_id(stores: Stores, tenant_id: str, user_id: str) -> RosterUser | None:
-    """The user whose ClassLink UserId was stored at an earlier sign-in, if exactly one."""
-    matches = stores.users.by_classlink_user_id(tenant_id, user_id)
-    return matches[0] if len(matches) == 1 else None
+def claims_disagree(info: MyInfo, id_token_claims: dict[str, Any]) -> Refusal | None:
+    """An id_token that names a tenant or a person (classLink_tenant_id, classLink_sourcedId, when
+    ClassLink sends them) must agree with my/info: otherwise one of them is not about this
+    sign-in, and signing in as the my/info person would be a silent guess."""
+    tenant = id_token_claims.get("classLink_tenant_id")
+    if tenant is not None and str(tenant) != info.tenant_id:
+        return Refusal("tenant_mismatch")
+    sourced_id = id_token_claims.get("classLink_sourcedId")
+    if sourced_id is not None and str(sourced_id) != (info.sourced_id or ""):
+        return Refusal("sourced_id_mismatch")
+    return None
+
+
+def _rostered_user(stores: Stores, info: MyInfo, by_sourced_id: RosterUser | None) -> RosterUser | None:
+    """The user found by SourcedId; failing that, or if that record is inactive (ClassLink
+    re-issues SourcedIds: a sync deactivates the old record and adds the new one), the one other
+    record linked to this ClassLink UserId at an earlier sign-in."""
+    if by_sourced_id is not None and by_sourced_id.active:
+        return by_sourced_id
+    if not info.user_id:
+        return by_sourced_id
+    others = [
+        user
+        for user in stores.users.by_classlink_user_id(info.tenant_id, info.user_id)
+        if by_sourced_id is None or user.sourced_id != by_sourced_id.sourced_id
+    ]
+    return others[0] if len(others) == 1 else by_sourced_id
 
 
 def resolve_person(stores: Stores, info: MyInfo, id_token_claims: dict[str, Any]) -> Person | Refusal:
-    # An id_token that names a tenant (classLink_tenant_id, when ClassLink sends it) must agree
-    # with my/info: otherwise one of them is not about this sign-in.
-    claimed = id_token_claims.get("classLink_tenant_id")
-    if claimed is not None and str(claimed) != info.tenant_id:
-        return Refusal("tenant_mismatch")
-    district, user = _district_and_user(stores, info.tenant_id, info.sourced_id)
+    disagreement = claims_disagree(info, id_token_claims)
+    if disagreement is not None:
+        return disagreement
+    district, by_sourced_id = _district_and_user(stores, info.tenant_id, info.sourced_id)
     refused = district_refusals(district)
     if refused:  # the district's refusal comes first, whoever the user is
         return Refusal(refused[0])
-    user = user or _by_classlink_user_id(stores, info.tenant_id, info.user_id)
+    user = _rostered_user(stores, info, by_sourced_id)
     if user is None:
         return Refusal("user_not_shared")
     if user.classlink_user_id and user.classlink_user_id != info.user_id:
@@ -119,4 +143,5 @@ def resolve_person(stores: Stores, info: MyInfo, id_token_claims: dict[str, Any]
         role=user.app_role,
         school_ids=tuple(str(s) for s in user.org_sourced_ids or ()),
         classlink_user_id=info.user_id,
+        sub_differs=str(id_token_claims.get("sub", info.user_id)) != info.user_id,
     )

@@ -77,6 +77,12 @@ REFUSALS: dict[str, Page] = {
         "ClassLink's answers about your district did not agree, so nobody was signed in.",
         "Open SmartPass again from ClassLink LaunchPad, and quote the reference below if it happens again.",
     ),
+    "sourced_id_mismatch": Page(
+        400,
+        "This sign-in could not be verified",
+        "ClassLink's answers about who you are did not agree, so nobody was signed in.",
+        "Open SmartPass again from ClassLink LaunchPad, and quote the reference below if it happens again.",
+    ),
     "identity_conflict": Page(
         403,
         "This account is linked to someone else",
