@@ -8,7 +8,7 @@ or still connecting), are written straight into the Districts table through the 
 `python -m smartpass_ops --ready-file F districts list` runs as a subprocess, as an operator
 would run it, several times: the median and the worst wall time, start-up included. For
 diagnosis it also times the CLI's start alone (`--help`) and the domain call alone
-(`list_districts()`, one paged scan) in this process.
+(`list_districts(stores)`, one paged scan) in this process.
 For diagnosis it also times, inside the moto server (this process), the Scan handler's own
 logic and moto's response serializer (measured around them, behaviour unchanged).
 Prints one JSON line; `--save` writes bench/results/ops-districts-list.json. Goal: < 2 s.
@@ -32,6 +32,7 @@ from typing import Any
 
 from local_stack.__main__ import start, write_ready_file
 from smartpass.data.districts import District, RunSummary
+from smartpass.data.stores import dynamo_stores
 from smartpass.data.tables import bind_tables
 from smartpass.operations.overview import list_districts
 from smartpass.settings import get_settings
@@ -156,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     stack, sandbox = start(students=10, teachers=2)
     try:
         bind_tables(get_settings())
+        stores = dynamo_stores()
         seed(args.districts)
         with tempfile.TemporaryDirectory() as folder:
             ready = write_ready_file(
@@ -177,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                 json_runs.append(seconds)
                 starts.append(timed([*cli, "--help"], env)[0])
                 began = time.perf_counter()
-                assert len(list_districts()) == args.districts
+                assert len(list_districts(stores)) == args.districts
                 scans.append(time.perf_counter() - began)
     finally:
         stack.stop()

@@ -12,6 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from smartpass.data.stores import dynamo_stores
 from smartpass.data.tables import bind_tables
 from smartpass.operations.district_link import LinkRejected, read_token
 from smartpass.operations.district_page import (
@@ -27,6 +28,7 @@ from smartpass_aws.signing_keys import signing_keys  # one way to read the signi
 
 settings = get_settings()
 bind_tables(settings)
+stores = dynamo_stores()
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
@@ -46,13 +48,15 @@ def _html(status: int, body: str) -> Response:
 @app.get("/ops/status")
 def status_page() -> Response:
     logger.info("status page viewed", extra={"caller": _caller()})
-    return _html(200, render_status_page(collect_status()))
+    return _html(200, render_status_page(collect_status(stores)))
 
 
 @app.get("/ops/status.json")
 def status_data() -> Response:
     logger.info("status data read", extra={"caller": _caller()})
-    return Response(200, content_types.APPLICATION_JSON, status_json(collect_status()), dict(PAGE_HEADERS))
+    return Response(
+        200, content_types.APPLICATION_JSON, status_json(collect_status(stores)), dict(PAGE_HEADERS)
+    )
 
 
 @app.get("/district/status")
@@ -60,7 +64,7 @@ def district_page() -> Response:
     token = app.current_event.get_query_string_value("token", "") or ""
     try:
         tenant_id = read_token(token, signing_keys(), settings)
-        status = district_status(tenant_id)
+        status = district_status(stores, tenant_id)
     except LinkRejected as refused:
         metrics.add_metric(name="DistrictLinksRefused", unit=MetricUnit.Count, value=1)
         logger.info("district link refused", extra={"expired": refused.expired})

@@ -22,6 +22,7 @@ from classlink_sandbox.world import OAuthClient
 from local_stack.once import run_once
 from local_stack.stack import ClassLinkEndpoints, LocalStack
 from local_stack.story import Story
+from smartpass.data.stores import dynamo_stores
 
 
 def start(
@@ -173,7 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         emit(out, ready)
         ready_file = write_ready_file(args.ready_file, ready, stack)
         story = Story(
-            stack.client("sqs"), stack.client("sns"), stack.ref("OperatorTopic"), lambda line: emit(out, line)
+            dynamo_stores(),
+            stack.client("sqs"),
+            stack.client("sns"),
+            stack.ref("OperatorTopic"),
+            lambda line: emit(out, line),
         )
         if args.once:
             summary = run_once(stack, story)

@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from smartpass.data.district_history import DistrictEvent
-from smartpass.data.sync_runs import TERMINAL_STATES, SyncRun, SyncState
+from smartpass.data.base import plain_map
+from smartpass.data.stores import Stores
+from smartpass.data.sync_runs import TERMINAL_STATES, SyncState
 
 LINK_TOKEN = re.compile(r"([?&]token=)[A-Za-z0-9._~%-]+")
 # History kinds told as `district_<kind>` lines (report_sent is told from the topic itself).
@@ -30,16 +31,16 @@ DISTRICT_KINDS = (
 )
 
 
-def _plain(attribute: Any) -> dict[str, Any]:
-    """A raw MapAttribute (or nothing) as a plain dict."""
-    if attribute is None:
-        return {}
-    return attribute.as_dict() if hasattr(attribute, "as_dict") else dict(attribute)
-
-
 class Story:
-    def __init__(self, sqs: Any, sns: Any, operator_topic_arn: str, emit: Callable[[dict[str, Any]], None]):
-        self._sqs, self._emit = sqs, emit
+    def __init__(
+        self,
+        stores: Stores,
+        sqs: Any,
+        sns: Any,
+        operator_topic_arn: str,
+        emit: Callable[[dict[str, Any]], None],
+    ):
+        self._stores, self._sqs, self._emit = stores, sqs, emit
         self._seen_events: set[tuple[str, str]] = set()
         self._runs: dict[tuple[str, str], str] = {}  # (tenant, run) -> last state told
         url = sqs.create_queue(QueueName="smartpass-local-operator-inbox")["QueueUrl"]
@@ -60,7 +61,7 @@ class Story:
         return len(self.lines) - before
 
     def _district_events(self) -> None:
-        events = sorted(DistrictEvent.scan(), key=lambda e: e.event_id)
+        events = sorted(self._stores.history.all(), key=lambda e: e.event_id)
         for event in events:
             key = (event.tenant_id, event.event_id)
             if key in self._seen_events:
@@ -79,7 +80,7 @@ class Story:
                 )
 
     def _runs_progress(self) -> None:
-        for run in sorted(SyncRun.scan(), key=lambda r: r.run_id):
+        for run in sorted(self._stores.runs.all(), key=lambda r: r.run_id):
             key = (run.tenant_id, run.run_id)
             told = self._runs.get(key)
             if run.state == told or run.state == SyncState.QUEUED.value:
@@ -89,7 +90,7 @@ class Story:
                 at = run.started_at.isoformat() if run.started_at else None
                 self.tell({"event": "sync_started", "at": at, **base, "trigger": run.trigger})
             if SyncState(run.state) in TERMINAL_STATES:
-                counts = _plain(run.counts).get("total")
+                counts = plain_map(run.counts).get("total")
                 self.tell(
                     {
                         "event": "sync_finished",
@@ -99,7 +100,7 @@ class Story:
                         "seconds": round(float(run.seconds or 0), 1),
                         "requests": int(run.requests or 0),
                         "counts": counts,
-                        "synced": _plain(run.synced) or None,
+                        "synced": plain_map(run.synced) or None,
                         "why": run.error,
                     }
                 )

@@ -19,6 +19,7 @@ from local_stack.story import Story
 from smartpass.classlink.partner_api import PartnerApiClient
 from smartpass.data.district_history import DistrictEvent
 from smartpass.data.districts import District
+from smartpass.data.stores import dynamo_stores
 from smartpass.onboarding.connect import OnboardingServices
 from smartpass.onboarding.discovery import DiscoveryResult, reconcile_districts
 from smartpass.settings import get_settings
@@ -52,7 +53,8 @@ def domain_poll(stack: LocalStack, services: OnboardingServices | None = None) -
 
 def inbox(stack: LocalStack) -> Story:
     """A queue subscribed to the operator topic, as an operator's e-mail would be."""
-    return Story(stack.client("sqs"), stack.client("sns"), stack.ref("OperatorTopic"), lambda line: None)
+    sqs, sns = stack.client("sqs"), stack.client("sns")
+    return Story(dynamo_stores(), sqs, sns, stack.ref("OperatorTopic"), lambda line: None)
 
 
 def history(tenant_id: str) -> list[DistrictEvent]:

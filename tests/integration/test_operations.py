@@ -70,9 +70,9 @@ def test_the_overview_lists_by_name_and_shows_a_district_without_runs(
 ) -> None:
     connect_district(stack, stack_sandbox)
     District(tenant_id="0042", name="Aardvark Unified").save()
-    listed = list_districts()
+    listed = list_districts(dynamo_stores())
     assert [d.tenant_id for d in listed] == ["0042", TENANT]  # "Aardvark" before "Maple"
     assert listed[0].last_run is None and listed[0].state == DistrictState.CONNECTING.value
-    detail = district_detail("0042")
+    detail = district_detail(dynamo_stores(), "0042")
     assert (detail.runs, detail.history) == ((), ())
     assert detail.settings.threshold_percent == 10 and detail.settings.threshold_minimum == 50

@@ -41,10 +41,10 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
 ) -> None:
     """Every district: state, last run, its counts and what it said."""
-    target(ctx)
+    stores = target(ctx).stores
     from smartpass.operations.overview import list_districts, to_plain
 
-    districts = list_districts()
+    districts = list_districts(stores)
     if as_json:
         render.print_json([to_plain(d) for d in districts])
         return
@@ -80,11 +80,11 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
 ) -> None:
     """One district: its state and settings, recent runs with counts and findings, history."""
-    target(ctx)
+    stores = target(ctx).stores
     from smartpass.operations.overview import UnknownDistrict, district_detail, to_plain
 
     try:
-        detail = district_detail(tenant_id, runs=runs, history=history)
+        detail = district_detail(stores, tenant_id, runs=runs, history=history)
     except UnknownDistrict as exc:
         render.fail(str(exc))
     if as_json:
@@ -289,20 +289,20 @@ def settings(
         v is not None and v != [] for v in (threshold, threshold_minimum, blackout, collections, role_map)
     ) or (clear_blackout or reset_role_map)
     who = render.operator_name(operator) if changing else ""
-    target(ctx)
+    stores = target(ctx).stores
     from smartpass.operations.district_admin import AdminError, change_settings, plain_pairs
     from smartpass.operations.overview import UnknownDistrict, district_detail
 
     try:
         if not changing:
-            current = district_detail(tenant_id, runs=1, history=1).settings
+            current = district_detail(stores, tenant_id, runs=1, history=1).settings
             render.out().print(_settings_table(current))
             return
         if clear_blackout and blackout:
             render.fail("give --blackout dates or --clear-blackout, not both")
         names = [n for value in collections or [] for n in value.split(",")] if collections else None
         saved = change_settings(
-            target(ctx).stores,
+            stores,
             tenant_id,
             who,
             threshold_percent=threshold,

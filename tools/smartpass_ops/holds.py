@@ -40,12 +40,12 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
 ) -> None:
     """Held runs waiting for a decision, newest first."""
-    _open(ctx)
+    stores = _open(ctx)
     from smartpass.operations.held_runs import list_held_runs
     from smartpass.operations.overview import to_plain
 
     try:
-        held = list_held_runs(tenant, include_stale=include_stale)
+        held = list_held_runs(stores, tenant, include_stale=include_stale)
     except LookupError as exc:
         render.fail(str(exc))
     if as_json:

@@ -37,10 +37,10 @@ def check(
     from smartpass.operations.overview import to_plain
     from smartpass.operations.signin_check import check_sign_in
 
-    target(ctx)
+    stores = target(ctx).stores
     if not who.strip():
         fail("name the person: a sourcedId, an e-mail, a username or a name", code=2)
-    result = check_sign_in(tenant_id.strip(), who)
+    result = check_sign_in(stores, tenant_id.strip(), who)
     if as_json:
         print_json(to_plain(result) | {"ambiguous": result.ambiguous})
     elif result.ambiguous:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from smartpass.data.base import utcnow
-from smartpass.data.districts import District
-from smartpass.data.sync_runs import TERMINAL_STATES, SyncRun
+from smartpass.data.stores import Stores
+from smartpass.data.sync_runs import TERMINAL_STATES
 from smartpass.operations.overview import RunView, run_view
 from smartpass.operations.page_layout import badge, esc, number, page, when
 
@@ -63,12 +63,11 @@ class DistrictGone(LookupError):
     """The link names a district that is no longer here."""
 
 
-def district_status(tenant_id: str) -> DistrictStatus:
-    try:
-        district = District.get(tenant_id, consistent_read=True)
-    except District.DoesNotExist:
-        raise DistrictGone(tenant_id) from None
-    runs = [run_view(r) for r in SyncRun.query(tenant_id, scan_index_forward=False, limit=RUNS_READ)]
+def district_status(stores: Stores, tenant_id: str) -> DistrictStatus:
+    district = stores.districts.get(tenant_id)
+    if district is None:
+        raise DistrictGone(tenant_id)
+    runs = [run_view(r) for r in stores.runs.newest(tenant_id, RUNS_READ, consistent=False)]
     last = next((r for r in runs if r.state in TERMINAL_STATES), None)
     summary = district.last_run
     message = (

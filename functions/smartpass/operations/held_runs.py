@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from smartpass.data.districts import District, DistrictState
-from smartpass.data.sync_runs import SyncRun, SyncState
+from smartpass.data.stores import Stores
+from smartpass.data.sync_runs import SyncState
 from smartpass.sync.holds import SUPERSEDING
 
 RUNS_LOOKED_AT = 50  # newest runs of a held district searched for holds (a hold is recent)
+RUN_FIELDS = ["run_id", "kind", "state", "finished_at", "held_deactivations", "findings"]
 
 
 @dataclass(frozen=True)
@@ -32,20 +34,22 @@ class HeldRun:
     stale: bool
 
 
-def list_held_runs(tenant_id: str | None = None, include_stale: bool = False) -> list[HeldRun]:
+def list_held_runs(
+    stores: Stores, tenant_id: str | None = None, include_stale: bool = False
+) -> list[HeldRun]:
     """Held runs waiting for a decision, newest first; of one district, or of every district
     that has one. With `include_stale`, also holds a later run superseded (those are found in
     any district, so every district's runs are read)."""
     if tenant_id is not None:
-        try:
-            districts = [District.get(tenant_id, consistent_read=True)]
-        except District.DoesNotExist:
-            raise LookupError(f"no district with tenant id {tenant_id}") from None
+        district = stores.districts.get(tenant_id)
+        if district is None:
+            raise LookupError(f"no district with tenant id {tenant_id}")
+        districts = [district]
     else:
-        districts = [d for d in District.scan(consistent_read=True) if include_stale or _may_hold(d)]
+        districts = [d for d in stores.districts.all() if include_stale or _may_hold(d)]
     held: list[HeldRun] = []
     for district in districts:
-        held += [h for h in _held_of(district) if include_stale or not h.stale]
+        held += [h for h in _held_of(stores, district) if include_stale or not h.stale]
     return sorted(held, key=lambda h: h.run_id.split("#")[0], reverse=True)
 
 
@@ -56,17 +60,10 @@ def _may_hold(district: District) -> bool:
     )
 
 
-def _held_of(district: District) -> list[HeldRun]:
+def _held_of(stores: Stores, district: District) -> list[HeldRun]:
     found: list[HeldRun] = []
     decided_later = False  # runs come newest first
-    runs = SyncRun.query(
-        district.tenant_id,
-        scan_index_forward=False,
-        limit=RUNS_LOOKED_AT,
-        consistent_read=True,
-        attributes_to_get=["run_id", "kind", "state", "finished_at", "held_deactivations", "findings"],
-    )
-    for run in runs:
+    for run in stores.runs.newest(district.tenant_id, RUNS_LOOKED_AT, attributes=RUN_FIELDS):
         if run.state == SyncState.HELD.value:
             found.append(
                 HeldRun(

@@ -1,9 +1,9 @@
 """What an operator (CLI) or the status page reads about districts: plain frozen snapshots.
 
-- `list_districts()`: every district with its state and last run, from ONE scan of the Districts
+- `list_districts(stores)`: every district with its state and last run, from ONE scan of the Districts
   table: the sync writes a summary of each finished run onto the District item
   (`District.last_run`), so the list never queries runs per district.
-- `district_detail(tenant_id)`: one district with its recent runs (counts, notes, roster health
+- `district_detail(stores, tenant_id)`: one district with its recent runs (counts, notes, roster health
   findings) and its history of state changes: two more queries.
 
 Never a credential, roster record or person: runs carry counts and findings, not people.
@@ -15,12 +15,12 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from smartpass.data.base import plain_map
 from smartpass.data.district_history import DistrictEvent
 from smartpass.data.districts import District, RunSummary, SyncSettings
+from smartpass.data.stores import Stores
 from smartpass.data.sync_runs import SyncRun
 
 
@@ -143,19 +143,18 @@ class DistrictDetail:
 # whole item once per projected attribute, which made the list slower (bench/ops_districts.py).
 
 
-def list_districts() -> list[DistrictSummary]:
+def list_districts(stores: Stores) -> list[DistrictSummary]:
     """Every district, by name: one (paged) scan of the table, nothing per district."""
-    scan = District.scan(consistent_read=True)
+    scan = stores.districts.all()
     return sorted((summarize(d) for d in scan), key=lambda s: (s.name.lower(), s.tenant_id))
 
 
-def district_detail(tenant_id: str, runs: int = 10, history: int = 20) -> DistrictDetail:
-    try:
-        district = District.get(tenant_id, consistent_read=True)
-    except District.DoesNotExist:
-        raise UnknownDistrict(f"no district with tenant id {tenant_id}") from None
-    recent = SyncRun.query(tenant_id, scan_index_forward=False, limit=runs, consistent_read=True)
-    events = DistrictEvent.query(tenant_id, scan_index_forward=False, limit=history, consistent_read=True)
+def district_detail(stores: Stores, tenant_id: str, runs: int = 10, history: int = 20) -> DistrictDetail:
+    district = stores.districts.get(tenant_id)
+    if district is None:
+        raise UnknownDistrict(f"no district with tenant id {tenant_id}")
+    recent = stores.runs.newest(tenant_id, runs)
+    events = stores.history.newest(tenant_id, history)
     return DistrictDetail(
         district=summarize(district),
         paused_by=district.paused_by,
@@ -168,8 +167,8 @@ def district_detail(tenant_id: str, runs: int = 10, history: int = 20) -> Distri
         first_synced_at=district.first_synced_at,
         created_at=district.created_at,
         updated_at=district.updated_at,
-        runs=tuple(run_view(r) for r in islice(recent, runs)),
-        history=tuple(_event(e) for e in islice(events, history)),
+        runs=tuple(run_view(r) for r in recent),
+        history=tuple(_event(e) for e in events),
     )
 
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from smartpass.data.districts import District
-from smartpass.data.roster import RosterOrg, RosterUser
-from smartpass.data.sync_runs import SyncRun, SyncState
+from smartpass.data.roster import RosterUser
+from smartpass.data.stores import Stores
+from smartpass.data.sync_runs import SyncState
 from smartpass.sso.identity import ALLOWED_APP_ROLES, district_refusals, user_refusals
 from smartpass.sso.pages import REFUSALS
 
@@ -30,6 +31,7 @@ from smartpass.sso.pages import REFUSALS
 # who was absent; it did see the records it wrote.)
 APPLIED_WHOLE_ROSTER = frozenset({SyncState.SUCCEEDED.value, SyncState.APPROVED.value})
 RUNS_LOOKED_AT = 200  # newest runs read to find the last that saw a person
+RUN_FIELDS = ["run_id", "kind", "state", "started_at", "finished_at"]
 # What a search reads of each user of the district: enough to match and to list candidates.
 MATCH_FIELDS = [
     "tenant_id",
@@ -128,17 +130,14 @@ class SignInCheck:
         return bool(self.candidates)
 
 
-def check_sign_in(tenant_id: str, who: str) -> SignInCheck:
+def check_sign_in(stores: Stores, tenant_id: str, who: str) -> SignInCheck:
     who = who.strip()
-    try:
-        district: District | None = District.get(tenant_id)
-    except District.DoesNotExist:
-        district = None
+    district = stores.districts.get(tenant_id, consistent=False)
     district_facts = _district_facts(district) if district is not None else None
     reasons = [_district_reason(code, tenant_id, district) for code in district_refusals(district)]
     if district is None:  # no roster to look in
         return SignInCheck(tenant_id, who, False, tuple(reasons), None, None, None)
-    found, matched_by = find_people(tenant_id, who)
+    found, matched_by = find_people(stores, tenant_id, who)
     if len(found) > 1:
         return SignInCheck(
             tenant_id,
@@ -154,22 +153,24 @@ def check_sign_in(tenant_id: str, who: str) -> SignInCheck:
     if not found:
         reasons.append(_not_rostered(who))
         return SignInCheck(tenant_id, who, False, tuple(reasons), district_facts, None, None)
-    user = RosterUser.get(tenant_id, found[0].sourced_id)  # the whole record
+    user = stores.users.get(tenant_id, found[0].sourced_id)  # the whole record
+    if user is None:  # a sync never deletes a record, but an operator's table edit might
+        reasons.append(_not_rostered(who))
+        return SignInCheck(tenant_id, who, False, tuple(reasons), district_facts, None, None)
     reasons += [_user_reason(code, user) for code in user_refusals(user)]
     return SignInCheck(
-        tenant_id, who, not reasons, tuple(reasons), district_facts, _person_facts(user), matched_by
+        tenant_id, who, not reasons, tuple(reasons), district_facts, _person_facts(stores, user), matched_by
     )
 
 
-def find_people(tenant_id: str, who: str) -> tuple[list[RosterUser], str | None]:
+def find_people(stores: Stores, tenant_id: str, who: str) -> tuple[list[RosterUser], str | None]:
     """The district's users `who` names (only MATCH_FIELDS read, unless found by key) and what
     matched: a sourcedId first (a key read), then the strongest kind of match that finds anyone."""
     if not who:
         return [], None
-    try:
-        return [RosterUser.get(tenant_id, who)], "sourcedId"
-    except RosterUser.DoesNotExist:
-        pass
+    by_key = stores.users.get(tenant_id, who)
+    if by_key is not None:
+        return [by_key], "sourcedId"
     wanted = _folded(who)
     tiers: dict[str, list[RosterUser]] = {
         "sourcedId": [],
@@ -179,7 +180,7 @@ def find_people(tenant_id: str, who: str) -> tuple[list[RosterUser], str | None]
     }
     full_name: list[RosterUser] = []
     part_of_name: list[RosterUser] = []
-    for user in RosterUser.query(tenant_id, attributes_to_get=MATCH_FIELDS):
+    for user in stores.roster_reader.records(RosterUser, tenant_id, MATCH_FIELDS):
         given, family = _folded(user.given_name or ""), _folded(user.family_name or "")
         if _folded(user.sourced_id) == wanted:
             tiers["sourcedId"].append(user)
@@ -219,7 +220,7 @@ def _district_facts(district: District) -> DistrictFacts:
     )
 
 
-def _person_facts(user: RosterUser) -> PersonFacts:
+def _person_facts(stores: Stores, user: RosterUser) -> PersonFacts:
     return PersonFacts(
         sourced_id=user.sourced_id,
         name=_name(user),
@@ -229,11 +230,11 @@ def _person_facts(user: RosterUser) -> PersonFacts:
         app_role=user.app_role,
         active=bool(user.active),
         enabled_user=bool(user.enabled_user),
-        schools=_schools(user.tenant_id, [str(i) for i in user.org_sourced_ids or ()]),
+        schools=_schools(stores, user.tenant_id, [str(i) for i in user.org_sourced_ids or ()]),
         first_seen_at=user.first_seen_at,
         last_written_at=user.last_written_at,
         last_written_by=user.last_run_id,
-        last_seen_by=last_seen_by(user),
+        last_seen_by=last_seen_by(stores, user),
         deactivated_at=user.deactivated_at,
         deactivation_reason=user.deactivation_reason,
         classlink_user_id=user.classlink_user_id,
@@ -251,27 +252,19 @@ def _candidate(user: RosterUser) -> Candidate:
     )
 
 
-def _schools(tenant_id: str, org_ids: list[str]) -> tuple[School, ...]:
-    keys = [(tenant_id, i) for i in org_ids]
-    orgs = RosterOrg.batch_get(keys, attributes_to_get=["sourced_id", "name"]) if keys else []
-    names = {org.sourced_id: org.name for org in orgs}
+def _schools(stores: Stores, tenant_id: str, org_ids: list[str]) -> tuple[School, ...]:
+    names = stores.orgs.names(tenant_id, org_ids)
     return tuple(School(i, names.get(i)) for i in org_ids)
 
 
-def last_seen_by(user: RosterUser) -> RunSeen | None:
+def last_seen_by(stores: Stores, user: RosterUser) -> RunSeen | None:
     """The newest run whose pull included this person. A sync writes a record only when it
     changes, so the record names the run that last wrote it; any later run that applied the
     whole roster and left the record active saw it too. None for an inactive record (the run
     that deactivated it did not see it)."""
     if not user.active:
         return None
-    runs = SyncRun.query(
-        user.tenant_id,
-        scan_index_forward=False,
-        limit=RUNS_LOOKED_AT,
-        attributes_to_get=["run_id", "kind", "state", "started_at", "finished_at"],
-    )
-    for run in runs:
+    for run in stores.runs.newest(user.tenant_id, RUNS_LOOKED_AT, consistent=False, attributes=RUN_FIELDS):
         if user.last_run_id and run.run_id < user.last_run_id:
             break
         if run.state in APPLIED_WHOLE_ROSTER or run.run_id == user.last_run_id:

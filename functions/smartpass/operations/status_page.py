@@ -15,7 +15,8 @@ from typing import Any
 
 from smartpass.data.base import utcnow
 from smartpass.data.districts import DistrictState
-from smartpass.data.sync_runs import SyncRun, SyncState
+from smartpass.data.stores import Stores
+from smartpass.data.sync_runs import SyncState
 from smartpass.operations.held_runs import HeldRun, list_held_runs
 from smartpass.operations.overview import DistrictSummary, RunView, list_districts, run_view, to_plain
 from smartpass.operations.page_layout import badge, esc, number, page, when
@@ -62,11 +63,11 @@ def _charted(districts: list[DistrictSummary]) -> list[DistrictSummary]:
     return [d for d in ranked if d.last_run is not None][:CHARTED_DISTRICTS]
 
 
-def collect_status() -> StatusSnapshot:
-    districts = list_districts()
+def collect_status(stores: Stores) -> StatusSnapshot:
+    districts = list_districts(stores)
     recent: dict[str, tuple[RunView, ...]] = {}
     for district in _charted(districts):
-        runs = SyncRun.query(district.tenant_id, scan_index_forward=False, limit=CHARTED_RUNS)
+        runs = stores.runs.newest(district.tenant_id, CHARTED_RUNS, consistent=False)
         recent[district.tenant_id] = tuple(run_view(r) for r in runs)
     names = {d.tenant_id: d.name for d in districts}
     failed = [
@@ -92,7 +93,7 @@ def collect_status() -> StatusSnapshot:
     return StatusSnapshot(
         generated_at=utcnow(),
         districts=tuple(districts),
-        held_runs=tuple(list_held_runs()),
+        held_runs=tuple(list_held_runs(stores)),
         failed_runs=tuple(failed),
         recent_runs=recent,
     )
