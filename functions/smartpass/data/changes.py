@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -90,3 +91,8 @@ def condition(model: type[Model], expectations: Expectations) -> Condition | Non
             term = attribute > expect.value
         combined = term if combined is None else combined & term
     return combined
+
+
+def condition_failed(exc: PutError | UpdateError) -> bool:
+    """The write was refused because its condition did not hold (nothing was written)."""
+    return exc.cause_response_code == "ConditionalCheckFailedException"

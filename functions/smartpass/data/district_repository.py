@@ -45,10 +45,6 @@ class DistrictRepository(Protocol):
         """Drop the lease if `run_id` still holds it (a lease another run took is left alone)."""
 
 
-def _conditional_failure(exc: PutError | UpdateError) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
-
-
 class DynamoDistricts:
     def get(self, tenant_id: str, consistent: bool = True, attributes: Sequence[str] = ()) -> District | None:
         try:
@@ -65,7 +61,7 @@ class DynamoDistricts:
         try:
             district.save(condition=District.tenant_id.does_not_exist())
         except PutError as exc:
-            if _conditional_failure(exc):
+            if wire.condition_failed(exc):
                 return False
             raise
         return True
@@ -81,7 +77,7 @@ class DynamoDistricts:
                 add_version_condition=False,
             )
         except UpdateError as exc:
-            if expect and _conditional_failure(exc):
+            if expect and wire.condition_failed(exc):
                 return False
             raise
         return True
@@ -99,7 +95,7 @@ class DynamoDistricts:
                 add_version_condition=False,
             )
         except UpdateError as exc:
-            if _conditional_failure(exc):
+            if wire.condition_failed(exc):
                 return False
             raise
         return True

@@ -35,16 +35,12 @@ class LoginCodeRepository(Protocol):
         expectation does not hold."""
 
 
-def _conditional_failure(exc: PutError | UpdateError) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
-
-
 class DynamoLoginStates:
     def add(self, state: LoginState) -> bool:
         try:
             state.save(condition=LoginState.state.does_not_exist())
         except PutError as exc:
-            if _conditional_failure(exc):
+            if wire.condition_failed(exc):
                 return False
             raise
         return True
@@ -56,7 +52,7 @@ class DynamoLoginStates:
                 actions=wire.actions(LoginState, changes), condition=wire.condition(LoginState, expect)
             )
         except UpdateError as exc:
-            if expect and _conditional_failure(exc):
+            if expect and wire.condition_failed(exc):
                 return None
             raise
         return item  # PynamoDB reads the whole item back from the update (ALL_NEW)
@@ -76,7 +72,7 @@ class DynamoLoginCodes:
         try:
             code.update(actions=wire.actions(LoginCode, changes), condition=wire.condition(LoginCode, expect))
         except UpdateError as exc:
-            if expect and _conditional_failure(exc):
+            if expect and wire.condition_failed(exc):
                 return False
             raise
         return True

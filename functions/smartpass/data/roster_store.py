@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from pynamodb.exceptions import UpdateError
 
+from smartpass.data import changes as wire
 from smartpass.data.pynamodb_internals import table_connection
 from smartpass.data.roster import RosterRecord
 
@@ -180,7 +181,7 @@ class DynamoRosterStore:
                 condition=condition,
             )
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if wire.condition_failed(exc):
                 return False
             raise
         return True

@@ -40,16 +40,12 @@ class RunRepository(Protocol):
         an error when the run changed since it was read."""
 
 
-def _conditional_failure(exc: PutError | UpdateError) -> bool:
-    return exc.cause_response_code == "ConditionalCheckFailedException"
-
-
 class DynamoRuns:
     def add(self, run: SyncRun) -> bool:
         try:
             run.save(condition=SyncRun.run_id.does_not_exist())
         except PutError as exc:
-            if _conditional_failure(exc):
+            if wire.condition_failed(exc):
                 return False
             raise
         return True
@@ -83,7 +79,7 @@ class DynamoRuns:
         try:
             run.update(actions=wire.actions(SyncRun, changes), condition=wire.condition(SyncRun, expect))
         except UpdateError as exc:
-            if expect and _conditional_failure(exc):
+            if expect and wire.condition_failed(exc):
                 return False
             raise
         return True

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from pynamodb.exceptions import UpdateError
 
+from smartpass.data import changes as wire
 from smartpass.data.districts import District
 from smartpass.data.multi_get import ItemKey, get_items
 from smartpass.data.roster import RosterUser
@@ -87,7 +88,7 @@ class DynamoUsers:
                 ),
             )
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if wire.condition_failed(exc):
                 return False
             raise
         return True
