@@ -24,6 +24,7 @@ from smartpass.operations.district_page import (
 from smartpass.operations.page_layout import PAGE_HEADERS
 from smartpass.operations.status_page import collect_status, render_status_page, status_json
 from smartpass.settings import get_settings
+from smartpass_aws.http_headers import secured
 from smartpass_aws.signing_keys import signing_keys  # one way to read the signing keys
 
 settings = get_settings()
@@ -83,4 +84,5 @@ def district_page() -> Response:
 @tracer.capture_lambda_handler(capture_response=False)  # pages are operators' data
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    # The pages set their own policy (page_layout.PAGE_HEADERS); error answers get one too.
+    return secured(app.resolve(event, context))

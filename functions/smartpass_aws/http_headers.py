@@ -23,7 +23,7 @@ def _digest(block: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() + "'"
 
 
-def content_security_policy(html: str) -> str:
+def content_security_policy(html: str, connect_src: str = "'self'") -> str:
     blocks: dict[str, list[str]] = {"style": [], "script": []}
     for kind, block in INLINE.findall(html):
         blocks[kind.lower()].append(_digest(block))
@@ -31,15 +31,17 @@ def content_security_policy(html: str) -> str:
     if blocks["style"]:
         directives.append("style-src " + " ".join(sorted(set(blocks["style"]))))
     if blocks["script"]:
-        directives += ["script-src " + " ".join(sorted(set(blocks["script"]))), "connect-src 'self'"]
+        directives += ["script-src " + " ".join(sorted(set(blocks["script"]))), f"connect-src {connect_src}"]
     directives.append("frame-ancestors 'none'")
     return "; ".join(directives)
 
 
-def html_headers(html: str) -> dict[str, str]:
+def html_headers(html: str, connect_src: str = "'self'") -> dict[str, str]:
+    """`connect_src`: where the page's script may send requests (the API's origin for an app
+    served from another origin)."""
     return {
         **ALWAYS,
-        "Content-Security-Policy": content_security_policy(html),
+        "Content-Security-Policy": content_security_policy(html, connect_src),
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
     }

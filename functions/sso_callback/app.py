@@ -15,7 +15,7 @@ from smartpass.data.stores import dynamo_stores
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
 from smartpass.sso.callback import finish_login, start_login
-from smartpass.sso.launch import InvalidReturnPath
+from smartpass.sso.launch import InvalidCodeChallenge, InvalidReturnPath, checked_code_challenge
 from smartpass_aws.http_headers import secured
 from sso_callback.responses import callback_redirect, login_redirect, refuse, request_cookies
 from sso_callback.services import oidc, sso_config
@@ -52,12 +52,22 @@ def health() -> dict[str, str]:
 def launch() -> Response:
     if not settings.sso_redirect_uri:
         return refuse(app, "not_configured")
+    query = app.current_event
     try:
         start = start_login(
-            stores, oidc(), sso_config(), app.current_event.get_query_string_value("return_to", "/") or "/"
+            stores,
+            oidc(),
+            sso_config(),
+            query.get_query_string_value("return_to", "/") or "/",
+            checked_code_challenge(
+                query.get_query_string_value("code_challenge"),
+                query.get_query_string_value("code_challenge_method"),
+            ),
         )
     except InvalidReturnPath:
         return refuse(app, "bad_return_path")
+    except InvalidCodeChallenge:
+        return refuse(app, "bad_code_challenge")
     metrics.add_metric(name="LoginsStarted", unit=MetricUnit.Count, value=1)
     return login_redirect(start, SECURE)
 

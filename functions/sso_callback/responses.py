@@ -19,6 +19,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 CALLBACK_PATH = "/sso/classlink/callback"
 LOGIN_COOKIE_SECONDS = 600  # as long as the login state lives
 BOUNCE_COOKIE_SECONDS = 60
+SESSION_PATH = "/sso/session"
+CODE_COOKIE_SECONDS = 60  # as long as the login code lives (smartpass.sso.session.LOGIN_CODE_TTL)
 
 
 def refuse(app: BaseRouter, reason: str, tenant_id: str | None = None) -> Response:
@@ -49,12 +51,13 @@ def redirect(
     return Response(302, headers={"Location": location, **NO_STORE}, cookies=cookies)
 
 
-def _cookie(name: str, value: str, max_age: int, secure: bool) -> Cookie:
-    # Only our callback reads it; Lax still sends it on ClassLink's top-level redirect back.
+def _cookie(name: str, value: str, max_age: int, secure: bool, path: str = CALLBACK_PATH) -> Cookie:
+    # Only the route at `path` reads it; Lax still sends it on ClassLink's top-level redirect
+    # back, and on the app's credentialed fetch from the same site.
     return Cookie(
         name=name,
         value=value,
-        path=CALLBACK_PATH,
+        path=path,
         secure=secure,
         http_only=True,
         max_age=max_age,
@@ -80,5 +83,17 @@ def callback_redirect(outcome: Outcome, secure: bool) -> Response:
     if outcome.cookie is not None:  # the tile's code, bounced into a login bound to this browser
         bounce = (BOUNCE_COOKIE, "1", BOUNCE_COOKIE_SECONDS)
         return redirect(outcome.location, secure, [(*outcome.cookie, LOGIN_COOKIE_SECONDS), bounce])
-    # Into the app: the login's binding cookie and the bounce mark have done their work.
-    return redirect(outcome.location, secure, clear=[c for c in (outcome.clear_cookie, BOUNCE_COOKIE) if c])
+    # Into the app: the login's binding cookie and the bounce mark have done their work; the
+    # code's own cookie goes to the one route that redeems it.
+    response = redirect(
+        outcome.location, secure, clear=[c for c in (outcome.clear_cookie, BOUNCE_COOKIE) if c]
+    )
+    if outcome.code_cookie is not None:
+        name, value = outcome.code_cookie
+        response.cookies.append(_cookie(name, value, CODE_COOKIE_SECONDS, secure, SESSION_PATH))
+    return response
+
+
+def spent_code_cookie(name: str, secure: bool) -> Cookie:
+    """The code's cookie, cleared once its code is redeemed."""
+    return _cookie(name, "", 0, secure, SESSION_PATH)

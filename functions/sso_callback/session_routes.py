@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from smartpass.data.stores import Stores
 from smartpass.settings import get_settings
-from smartpass.sso.session import LoginCodeRejected, redeem_login_code
+from smartpass.sso.session import LoginCodeRejected, code_cookie_name, redeem_login_code
 from smartpass_aws.signing_keys import signing_key, signing_keys
-from sso_callback.responses import NO_STORE, refuse
+from sso_callback.responses import NO_STORE, SESSION_PATH, refuse, request_cookies, spent_code_cookie
 
 # Verifiers may keep our public keys a few minutes (the function itself caches the secret as
 # long), so a rotated key reaches them within that time.
@@ -21,19 +21,38 @@ def session_routes(stores: Stores) -> APIGatewayHttpRouter:
     """The routes, redeeming login codes in `stores` (the handler builds them once at start)."""
     router = APIGatewayHttpRouter()
 
-    @router.post("/sso/session")
+    @router.post(SESSION_PATH)
     def session() -> Response:
+        """`{"login_code"}` with the code's cookie (set by the callback in the browser that finished
+        the login; the app's fetch sends it with `credentials: "include"`), or `{"login_code",
+        "code_verifier"}` for a login the client started with a PKCE challenge."""
         try:
             body = router.current_event.json_body if router.current_event.body else {}
         except ValueError:
             body = {}
-        code = body.get("login_code") if isinstance(body, dict) else None
-        issuer = f"smartpass-classlink-{get_settings().stage}"
+        body = body if isinstance(body, dict) else {}
+        code, verifier = str(body.get("login_code") or ""), body.get("code_verifier")
+        cookie_name = code_cookie_name(code)
+        settings = get_settings()
         try:
-            token = redeem_login_code(stores, str(code or ""), signing_key(), issuer)
+            token = redeem_login_code(
+                stores,
+                code,
+                signing_key(),
+                f"smartpass-classlink-{settings.stage}",
+                cookie=request_cookies(router.current_event.cookies).get(cookie_name),
+                code_verifier=str(verifier) if verifier is not None else None,
+            )
         except LoginCodeRejected:
             return refuse(router, "invalid_login_code")
-        return Response(200, content_types.APPLICATION_JSON, {"session_token": token}, NO_STORE)
+        secure = settings.sso_redirect_uri.startswith("https://")
+        return Response(
+            200,
+            content_types.APPLICATION_JSON,
+            {"session_token": token},
+            NO_STORE,
+            cookies=[spent_code_cookie(cookie_name, secure)],
+        )
 
     @router.get("/.well-known/jwks.json")
     def jwks() -> Response:

@@ -15,11 +15,10 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from local_stack.app_page import APP_PAGE
+from local_stack.cors import CorsRules
 from local_stack.functions import LocalFunction
 from local_stack.lambda_events import http_api_event
 from local_stack.sigv4 import IamAuthorizer, SignedRequest
-from smartpass_aws.http_headers import html_headers
 
 FORBIDDEN = '{"message":"Forbidden"}'
 
@@ -44,6 +43,7 @@ class Route:
 class HttpGateway:
     def __init__(self, routes: list[Route], host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes = routes
+        self.cors: CorsRules | None = None  # the template's CorsConfiguration, set when wired
         self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
         self.url = f"http://{host}:{self._server.server_port}"
         self._thread = threading.Thread(
@@ -61,14 +61,13 @@ class HttpGateway:
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        response = self._dispatch(request)
+        preflight = self.cors.preflight(request) if self.cors else None
+        response = preflight or self._dispatch(request)
+        if self.cors and preflight is None:
+            response = self.cors.apply(request, response)
         return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
-        if request.method == "GET" and (request.path == "/app" or request.path.startswith("/app/")):
-            return Response(
-                APP_PAGE, 200, content_type="text/html; charset=utf-8", headers=html_headers(APP_PAGE)
-            )
         for route in self.routes:
             params = route.match(request.method, request.path)
             if params is None:

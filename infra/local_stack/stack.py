@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.server import ThreadedMotoServer
 
 from local_stack import moto_partition_query, moto_speedups
+from local_stack.app_page import AppServer
+from local_stack.cors import CorsRules
 from local_stack.delivery import AsyncInvoker, ScheduleSource, SnsSource, SqsSource
 from local_stack.functions import LocalFunction, load_functions, sqs_maximum_concurrency
 from local_stack.gateway import HttpGateway, Route
@@ -72,6 +74,7 @@ class LocalStack:
     physical: dict[str, dict[str, str]] = field(default_factory=dict)  # logical id -> Ref/attributes
     environment: dict[str, str] = field(default_factory=dict)
     gateway: HttpGateway | None = None
+    app: AppServer | None = None  # the stand-in SmartPass app, on an origin of its own
     invoker: AsyncInvoker | None = None
     _moto: ThreadedMotoServer | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -90,11 +93,16 @@ class LocalStack:
         # The HTTP API's address first: the redirect URI registered with ClassLink is a setting,
         # as SsoRedirectUri is in AWS, not something read from request headers.
         self.gateway = HttpGateway([], port=self.http_port)
+        self.app = AppServer(self.gateway.url)
         template = load_template()
         resolver = Resolver(template, REGION, self._parameters())
         self.created = Provisioner(template, resolver, self.client, self.prefix).provision()
         self.physical = resolver.physical
         self.functions = load_functions(template, resolver)
+        api = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi")
+        self.gateway.cors = CorsRules.from_template(
+            resolver.resolve(api["Properties"].get("CorsConfiguration"))
+        )
         self.environment = self._lambda_environment(template, resolver)
         os.environ.update(self.environment)
         self._store_secrets()
@@ -102,6 +110,7 @@ class LocalStack:
         self._wire_events()
         assert self.gateway is not None
         self.gateway.start()
+        self.app.start()
         return self
 
     def request_stop(self) -> None:
@@ -111,6 +120,8 @@ class LocalStack:
         self._stop.set()
         if self.gateway:
             self.gateway.stop()
+        if self.app:
+            self.app.stop()
         if self._moto:
             self._moto.stop()
 
@@ -127,7 +138,10 @@ class LocalStack:
             "ClassLinkOneRosterProxyUrl": self.classlink.oneroster_proxy_url,
             "ClassLinkLaunchPadUrl": self.classlink.launchpad_url,
             "ClassLinkNodeApiUrl": self.classlink.nodeapi_url,
-            "SmartPassAppUrl": f"{self.gateway.url}/app" if self.gateway else "http://127.0.0.1/app",
+            # The app on its own origin (same site): its login-code exchange is a credentialed
+            # cross-origin request, as in AWS, so CORS and the code's cookie are tested for real.
+            "SmartPassAppUrl": self.app.url if self.app else "http://127.0.0.1/app",
+            "SmartPassAppOrigin": self.app.origin if self.app else "http://127.0.0.1",
             "SsoRedirectUri": f"{self.gateway.url}/sso/classlink/callback" if self.gateway else "",
             # District reports go out by SES from this sender (verified at start, as an operator
             # verifies the identity once in AWS).

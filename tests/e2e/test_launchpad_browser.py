@@ -16,6 +16,7 @@ from smartpass.data.districts import District, DistrictState
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
 from tests.integration.onboarding_helpers import poll
+from tests.integration.sso_helpers import launchpad_browser
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".pytest_cache" / "screenshots"
@@ -36,9 +37,10 @@ def _user(sandbox: SandboxServer, role: str) -> dict[str, Any]:
 
 
 def _signed_in_as(page: Any, stack: LocalStack, name: str) -> str:
-    assert stack.gateway is not None
+    assert stack.app is not None and stack.gateway is not None
     page.wait_for_selector("#who[data-sourced-id]", timeout=15_000)
-    assert page.url.startswith(f"{stack.gateway.url}/app")
+    # The app is on an origin of its own (same site): its exchange was a credentialed CORS request.
+    assert page.url.startswith(stack.app.url) and not stack.app.url.startswith(stack.gateway.url)
     assert "login_code" not in page.url  # the app drops the spent code from the address bar
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
@@ -119,3 +121,30 @@ def test_user_who_denies_sees_an_explanation(
     page.wait_for_load_state()
     assert "Sign-in was cancelled" in page.inner_text("h1")
     page.close()
+
+
+def test_a_login_code_link_sent_by_an_attacker_signs_the_victim_in_as_nobody(
+    browser: Any, stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    """Login CSRF (security review finding 1): the attacker signs in as themselves, stops at the
+    redirect into the app and sends the victim that link. The victim's browser has no cookie for
+    the code: it is refused, and the attacker's session is never the victim's."""
+    poll(stack)
+    attacker = _user(stack_sandbox, "student")
+    attackers_browser = launchpad_browser(stack_sandbox, TENANT, attacker["sourcedId"])
+    tile = attackers_browser.post(
+        f"{stack_sandbox.base_url}/launchpad/tile", allow_redirects=False, timeout=10
+    )
+    hop = attackers_browser.get(tile.headers["Location"], allow_redirects=False, timeout=10)
+    while "login_code=" not in hop.headers["Location"]:  # the tile, its bounce into a bound login...
+        hop = attackers_browser.get(hop.headers["Location"], allow_redirects=False, timeout=10)
+    link = hop.headers["Location"]
+    assert stack.app is not None and link.startswith(stack.app.url)
+
+    victim = browser.new_context()
+    page = victim.new_page()
+    page.goto(link)
+    # (a locator, not wait_for_function: the page's CSP forbids evaluating strings, as it should)
+    page.locator("#who", has_text="Sign-in failed").wait_for(timeout=15_000)
+    assert page.get_attribute("#who", "data-sourced-id") is None
+    victim.close()

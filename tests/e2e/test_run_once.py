@@ -176,7 +176,8 @@ def test_sign_in_works_against_another_classlink_from_a_config_file(tmp_path: Pa
             landing = browser.post(f"{info['base_url']}/launchpad/tile", timeout=30)
             assert landing.url.startswith(f"{ready['app_url']}/?login_code="), landing.url
             code = landing.url.split("login_code=")[1]
-            session = requests.post(
+            # from the browser that finished the login: it holds the code's cookie
+            session = browser.post(
                 f"{ready['http_api_url']}/sso/session", json={"login_code": code}, timeout=10
             )
         finally:

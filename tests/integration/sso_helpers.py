@@ -51,10 +51,22 @@ def login_code(landing: requests.Response) -> str:
     return query["login_code"][0]
 
 
-def session_claims(stack: LocalStack, code: str) -> dict[str, Any]:
+def exchange(stack: LocalStack, browser: requests.Session, code: str) -> requests.Response:
+    """`POST /sso/session` as the app does, from the browser that finished the login (it holds the
+    cookie the callback set for this code, which requests sends as a browser would)."""
+    assert stack.gateway is not None
+    return browser.post(
+        f"{stack.gateway.url}/sso/session",
+        json={"login_code": code},
+        headers={"Accept": "application/json"},
+        timeout=10,
+    )
+
+
+def session_claims(stack: LocalStack, code: str, browser: requests.Session) -> dict[str, Any]:
     """Exchange the login code as the app does and verify the session against our JWKS."""
     assert stack.gateway is not None
-    answer = requests.post(f"{stack.gateway.url}/sso/session", json={"login_code": code}, timeout=10)
+    answer = exchange(stack, browser, code)
     assert answer.status_code == 200, answer.text
     token = answer.json()["session_token"]
     keys = requests.get(f"{stack.gateway.url}/.well-known/jwks.json", timeout=10).json()

@@ -25,7 +25,7 @@ from smartpass.settings import get_settings
 from smartpass.sso.session import SESSION_AUDIENCE, SigningKey
 from smartpass_aws.signing_keys import signing_keys
 from tests.integration.onboarding_helpers import poll
-from tests.integration.sso_helpers import launchpad_browser, login_code, our_launch, session_claims
+from tests.integration.sso_helpers import exchange, launchpad_browser, login_code, our_launch, session_claims
 from tests.integration.sync_helpers import TENANT
 
 
@@ -77,9 +77,9 @@ def session_token(stack: LocalStack, sandbox: SandboxServer) -> str:
         for u in sandbox.world.tenants[int(TENANT)].users().values()
         if u["role"] == "teacher" and u["status"] == "active"
     )
-    code = login_code(our_launch(launchpad_browser(sandbox, int(TENANT), user["sourcedId"]), stack))
-    assert stack.gateway is not None
-    answer = requests.post(f"{stack.gateway.url}/sso/session", json={"login_code": code}, timeout=10)
+    browser = launchpad_browser(sandbox, int(TENANT), user["sourcedId"])
+    code = login_code(our_launch(browser, stack))
+    answer = exchange(stack, browser, code)
     assert answer.status_code == 200, answer.text
     return str(answer.json()["session_token"])
 
@@ -107,17 +107,11 @@ def test_sessions_made_before_a_rotation_verify_until_the_next_one(
     assert kids(published(stack)) == ["rotated-3", "rotated-2"]
     with pytest.raises(StopIteration):
         verify(before, published(stack))  # two rotations ago: no longer published
-    code = login_code(
-        our_launch(
-            launchpad_browser(
-                stack_sandbox,
-                int(TENANT),
-                jwt.decode(after, options={"verify_signature": False})["sourced_id"],
-            ),
-            stack,
-        )
+    browser = launchpad_browser(
+        stack_sandbox, int(TENANT), jwt.decode(after, options={"verify_signature": False})["sourced_id"]
     )
-    assert session_claims(stack, code)["tenant_id"] == TENANT  # the app's own check still passes
+    code = login_code(our_launch(browser, stack))
+    assert session_claims(stack, code, browser)["tenant_id"] == TENANT  # the app's own check still passes
 
 
 def test_a_district_link_sent_before_a_rotation_still_opens_its_page(

@@ -15,6 +15,7 @@ from smartpass.data.roster import RosterUser
 from tests.integration.onboarding_helpers import poll
 from tests.integration.sso_helpers import (
     click_tile,
+    exchange,
     launchpad_browser,
     login_code,
     our_launch,
@@ -55,10 +56,10 @@ def test_a_person_lands_in_the_app_signed_in_as_themselves(
     landing = (
         our_launch(browser, stack, "/passes") if entry == "our launch" else click_tile(browser, stack_sandbox)
     )
-    assert stack.gateway is not None
+    assert stack.app is not None
     expected_path = "/app/passes" if entry == "our launch" else "/app/"
-    assert landing.url.startswith(f"{stack.gateway.url}{expected_path}?login_code=")
-    claims = session_claims(stack, login_code(landing))
+    assert landing.url.startswith(f"{stack.app.origin}{expected_path}?login_code=")
+    claims = session_claims(stack, login_code(landing), browser)
     assert (claims["tenant_id"], claims["sourced_id"], claims["role"]) == (
         TENANT,
         user["sourcedId"],
@@ -87,17 +88,13 @@ def test_the_tiles_code_is_never_exchanged_a_fresh_state_bound_login_is_started(
 
 def test_a_login_code_works_once(stack: LocalStack, stack_sandbox: SandboxServer, synced: None) -> None:
     user = _rostered(stack_sandbox, "teacher")
-    code = login_code(
-        click_tile(launchpad_browser(stack_sandbox, int(TENANT), user["sourcedId"]), stack_sandbox)
-    )
-    session_claims(stack, code)
-    assert stack.gateway is not None
-    again = requests.post(
-        f"{stack.gateway.url}/sso/session",
-        json={"login_code": code},
-        headers={"Accept": "application/json"},
-        timeout=10,
-    )
+    browser = launchpad_browser(stack_sandbox, int(TENANT), user["sourcedId"])
+    code = login_code(click_tile(browser, stack_sandbox))
+    binding = browser.cookies.copy()  # kept, so the second try has everything the first had
+    session_claims(stack, code, browser)
+    assert not any(c.name.startswith("sp_code_") for c in browser.cookies)  # cleared once used
+    browser.cookies.update(binding)
+    again = exchange(stack, browser, code)
     assert again.status_code == 400 and again.json()["error"] == "invalid_login_code"
 
 
@@ -125,5 +122,6 @@ def test_sign_in_works_when_the_id_token_has_only_standard_claims(
     )
     assert answer.json() == {"mode": "standard"}
     user = _rostered(stack_sandbox, "teacher")
-    landing = click_tile(launchpad_browser(stack_sandbox, int(TENANT), user["sourcedId"]), stack_sandbox)
-    assert session_claims(stack, login_code(landing))["sourced_id"] == user["sourcedId"]
+    browser = launchpad_browser(stack_sandbox, int(TENANT), user["sourcedId"])
+    landing = click_tile(browser, stack_sandbox)
+    assert session_claims(stack, login_code(landing), browser)["sourced_id"] == user["sourcedId"]

@@ -64,5 +64,5 @@ def test_a_sign_in_costs_seven_dynamodb_requests(
         ("PutItem", codes),  # the one-time login code
     ]
     calls.clear()
-    assert session_claims(stack, code)["sourced_id"] == user["sourcedId"]
+    assert session_claims(stack, code, browser)["sourced_id"] == user["sourcedId"]
     assert calls == [("GetItem", codes), ("UpdateItem", codes)]  # the code read, then redeemed once

@@ -329,7 +329,8 @@ def test_every_html_answer_carries_the_security_headers(stack: LocalStack) -> No
     refusal = requests.get(
         f"{stack.gateway.url}/sso/classlink/launch", params={"return_to": "//evil"}, timeout=10
     )
-    app_page = requests.get(f"{stack.gateway.url}/app/?login_code=x", timeout=10)
+    assert stack.app is not None
+    app_page = requests.get(f"{stack.app.url}/?login_code=x", timeout=10)
     for page in (refusal, app_page):
         assert page.headers["Content-Type"].startswith("text/html")
         policy = page.headers["Content-Security-Policy"]

@@ -29,6 +29,9 @@ class LoginState(BoundModel):
     return_path = UnicodeAttribute(default="/")
     # SHA-256 of the value set in the starting browser's cookie (never the value itself).
     browser_binding_hash = UnicodeAttribute(null=True)
+    # A client that starts the login itself binds the login code it will get by PKCE: the S256
+    # challenge of a verifier only it holds (then no code cookie is set).
+    code_challenge = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
     expires_at = TTLAttribute()
     consumed = BooleanAttribute(default=False)
@@ -43,6 +46,11 @@ class LoginCode(BoundModel):
     sourced_id = UnicodeAttribute()
     role = UnicodeAttribute(default="")
     school_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # What binds the code to the client that finished the login (exactly one is set): the
+    # SHA-256 of the code cookie the callback set in that browser, or the PKCE challenge of the
+    # client that started the login.
+    binding_hash = UnicodeAttribute(null=True)
+    code_challenge = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
     expires_at = TTLAttribute()
     consumed = BooleanAttribute(default=False)

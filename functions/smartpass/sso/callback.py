@@ -45,16 +45,21 @@ class Outcome:
     person: str | None = None  # "tenant|sourcedId" for the log line, never a name
     cookie: tuple[str, str] | None = None  # (name, value) binding a new login to this browser
     clear_cookie: str | None = None  # the binding cookie a finished login no longer needs
+    # (name, value) of the cookie that binds the login code to this browser (/sso/session reads it)
+    code_cookie: tuple[str, str] | None = None
     sub_differs: bool = False  # the id_token's sub is not my/info's UserId (counted, not refused)
 
 
-def start_login(stores: Stores, oidc: OidcClient, config: SsoConfig, return_path: str) -> LoginStart:
+def start_login(
+    stores: Stores, oidc: OidcClient, config: SsoConfig, return_path: str, code_challenge: str | None = None
+) -> LoginStart:
     return begin_login(
         stores,
         authorize_url=oidc.discovery().authorization_endpoint,
         client_id=config.client_id,
         redirect_uri=config.redirect_uri,
         return_path=return_path,
+        code_challenge=code_challenge,
     )
 
 
@@ -115,9 +120,11 @@ def finish_login(
     person = resolve_person(stores, info, claims)
     if isinstance(person, Refusal):
         return Outcome(refusal=person.reason, person=f"{info.tenant_id}|{info.sourced_id or '-'}")
+    issued = issue_login_code(stores, person, state.code_challenge)
     return Outcome(
-        location=_with_login_code(config.app_url, state.return_path or "/", issue_login_code(stores, person)),
+        location=_with_login_code(config.app_url, state.return_path or "/", issued.code),
         person=f"{person.tenant_id}|{person.sourced_id}",
         clear_cookie=browser_cookie_name(state.state),
+        code_cookie=(issued.cookie_name, issued.cookie_value) if issued.cookie_value else None,
         sub_differs=person.sub_differs,
     )

@@ -88,8 +88,32 @@ def binding_hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+# RFC 7636: base64url of a SHA-256, 43 characters.
+CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+class InvalidCodeChallenge(ValueError):
+    """A code_challenge that is not an S256 challenge (plain is never accepted)."""
+
+
+def checked_code_challenge(challenge: str | None, method: str | None) -> str | None:
+    """The S256 challenge a client that starts the login itself sends to bind its login code,
+    or None when it sends none (the code is then bound by a cookie in the browser)."""
+    if not challenge and not method:
+        return None
+    if method != "S256" or not challenge or not CODE_CHALLENGE.fullmatch(challenge):
+        raise InvalidCodeChallenge("code_challenge must be an S256 challenge (code_challenge_method=S256)")
+    return challenge
+
+
 def begin_login(
-    stores: Stores, *, authorize_url: str, client_id: str, redirect_uri: str, return_path: str
+    stores: Stores,
+    *,
+    authorize_url: str,
+    client_id: str,
+    redirect_uri: str,
+    return_path: str,
+    code_challenge: str | None = None,
 ) -> LoginStart:
     client = WebApplicationClient(client_id)
     verifier = client.create_code_verifier(64)
@@ -100,6 +124,7 @@ def begin_login(
         code_verifier=verifier,
         return_path=safe_return_path(return_path),
         browser_binding_hash=binding_hash(binding),
+        code_challenge=code_challenge,
         expires_at=utcnow() + LOGIN_STATE_TTL,
     )
     if not stores.login_states.add(state):

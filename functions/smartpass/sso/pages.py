@@ -77,6 +77,12 @@ REFUSALS: dict[str, Page] = {
         "ClassLink's answers about your district did not agree, so nobody was signed in.",
         "Open SmartPass again from ClassLink LaunchPad, and quote the reference below if it happens again.",
     ),
+    "bad_code_challenge": Page(
+        400,
+        "This sign-in link is not valid",
+        "The app that sent you here asked for sign-in in a way SmartPass does not accept.",
+        "Open SmartPass again from ClassLink LaunchPad; if it keeps happening, tell SmartPass support.",
+    ),
     "sourced_id_mismatch": Page(
         400,
         "This sign-in could not be verified",

@@ -5,7 +5,9 @@ are published at `/.well-known/jwks.json`."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,8 +31,32 @@ SESSION_AUDIENCE = "smartpass-app"
 LOGIN_CODE_TTL = timedelta(seconds=60)
 
 
+CODE_COOKIE_PREFIX = "sp_code_"
+
+
 class LoginCodeRejected(ValueError):
-    """Unknown, used or expired login code. One message for all three: no oracle."""
+    """Unknown, used, expired or not this client's login code. One message for all: no oracle."""
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str
+    cookie_value: str | None = field(default=None, repr=False)  # None: bound by PKCE
+
+    @property
+    def cookie_name(self) -> str:
+        return code_cookie_name(self.code)
+
+
+def code_cookie_name(code: str) -> str:
+    """One cookie per code, so a second sign-in in another tab does not spoil the first."""
+    return CODE_COOKIE_PREFIX + hashlib.sha256(code.encode()).hexdigest()[:16]
+
+
+def s256(verifier: str) -> str:
+    """RFC 7636's S256 challenge of a verifier."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)
@@ -80,8 +106,12 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def issue_login_code(stores: Stores, person: Person) -> str:
+def issue_login_code(stores: Stores, person: Person, code_challenge: str | None = None) -> IssuedCode:
+    """A one-time code bound to the client that finished the login: by PKCE when it started the
+    login with a challenge, else by a random value the callback sets as a cookie in that
+    browser (only its SHA-256 is stored)."""
     code = secrets.token_urlsafe(32)
+    cookie = None if code_challenge else secrets.token_urlsafe(32)
     stores.login_codes.add(
         LoginCode(
             code_hash=_hash(code),
@@ -89,19 +119,43 @@ def issue_login_code(stores: Stores, person: Person) -> str:
             sourced_id=person.sourced_id,
             role=person.role,
             school_ids=list(person.school_ids),
+            binding_hash=_hash(cookie) if cookie else None,
+            code_challenge=code_challenge,
             expires_at=utcnow() + LOGIN_CODE_TTL,
         )
     )
-    return code
+    return IssuedCode(code, cookie)
 
 
-def redeem_login_code(stores: Stores, code: str, key: SigningKey, issuer: str) -> str:
-    """The session token for a login code, once; a second try with the same code fails."""
-    if not code or len(code) > 128:
+def _bound_to_this_client(login: LoginCode, cookie: str | None, code_verifier: str | None) -> bool:
+    if login.code_challenge:
+        return bool(code_verifier) and hmac.compare_digest(s256(str(code_verifier)), login.code_challenge)
+    if login.binding_hash:
+        return bool(cookie) and hmac.compare_digest(_hash(str(cookie)), login.binding_hash)
+    return False  # a code bound to nobody is redeemed by nobody
+
+
+def redeem_login_code(
+    stores: Stores,
+    code: str,
+    key: SigningKey,
+    issuer: str,
+    *,
+    cookie: str | None = None,
+    code_verifier: str | None = None,
+) -> str:
+    """The session token for a login code, once, and only for the client that finished the login:
+    the browser holding the code's cookie, or the client holding the PKCE verifier. Login CSRF:
+    an attacker who stops at the redirect and sends the victim the app link with the attacker's
+    code gets nothing, since the victim's browser has no cookie for that code. A failed binding
+    does not spend the code."""
+    if not code or len(code) > 128 or len(code_verifier or "") > 128:
         raise LoginCodeRejected("unknown, used or expired login code")
     login = stores.login_codes.get(_hash(code))
     now = utcnow()
     if login is None or login.consumed or login.expires_at <= now:
+        raise LoginCodeRejected("unknown, used or expired login code")
+    if not _bound_to_this_client(login, cookie, code_verifier):
         raise LoginCodeRejected("unknown, used or expired login code")
     # Marked used only if no one redeemed it since the read, and not after it expired.
     if not stores.login_codes.update(
