@@ -78,6 +78,8 @@ def callback() -> Response:
     query = app.current_event.query_string_parameters or {}
     outcome = finish_login(stores, query, cookies, oidc(), sso_config())
     if outcome.refusal:
+        if outcome.refusal == "client_rejected":  # our configuration: the SsoClientRejected alarm
+            metrics.add_metric(name="SsoClientRejected", unit=MetricUnit.Count, value=1)
         return refuse(app, outcome.refusal, (outcome.person or "").split("|")[0] or None)
     if outcome.cookie is None:
         logger.info("signed in", extra={"tenant_id": (outcome.person or "").split("|")[0]})

@@ -327,3 +327,11 @@ def test_operator_routes_need_iam_signatures_and_the_district_page_is_open() -> 
     for path, props in routes.items():
         expected = {"Authorizer": "AWS_IAM"} if path.startswith("/ops/") else None
         assert props.get("Auth") == expected, path
+
+
+def test_a_token_endpoint_refusing_our_client_raises_an_alarm_within_a_minute() -> None:
+    # the SSO function counts invalid_client as SsoClientRejected: every sign-in fails until fixed
+    (alarm,) = _alarms_on(GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"], "SsoClientRejected")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": GLOBAL_ENV["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["Statistic"], int(alarm["Period"]), alarm["Threshold"]) == ("Sum", 60, 0)
+    assert alarm["AlarmActions"] == [{"Ref": "OperatorTopic"}]

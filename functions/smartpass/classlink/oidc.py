@@ -3,20 +3,23 @@
 Everything about ClassLink's endpoints and issuer is read from its discovery document
 (classlink-facts A1): the authorize, token and JWKS URLs and the issuer are never assumed. The
 id_token is RS256 only (A1: the only alg discovery lists); it is checked for issuer, audience,
-expiry and, when we sent one, nonce. Keys are cached and fetched again once when a token names a
-`kid` we do not know (a rotation), at most once a minute (so forged kids cannot make us hammer
-the JWKS endpoint). my/info is the source of identity (A4, A5: which `classLink_*` claims an
+expiry and, when we sent one, nonce. Keys are cached and fetched again at once when a token names
+a `kid` we do not know (a rotation), one fetch at a time and not again within a few seconds (so
+forged kids cannot make us hammer the JWKS endpoint). The token endpoint's client authentication
+is the one discovery lists (client_secret_basic first, as RFC 6749 §2.3.1 prefers). my/info is
+the source of identity (A4, A5: which `classLink_*` claims an
 id_token carries is not documented). Errors carry a reason code and never a token.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jwt
 import requests
@@ -26,7 +29,10 @@ from smartpass.classlink.http import ClassLinkError, get_json_object, new_sessio
 
 TIMEOUT = (2.05, 4.0)  # connect, read: four calls at most fit the SSO function's 29 s
 LEEWAY_SECONDS = 60
-JWKS_REFRESH_MIN_SECONDS = 60.0
+# An unknown `kid` (ClassLink rotated its key) fetches the JWKS again at once, unless the last
+# fetch was this recent: forged kids cannot make us hammer ClassLink, and a real rotation does not
+# refuse every sign-in on a warm function for a minute.
+JWKS_REFRESH_MIN_SECONDS = 5.0
 DISCOVERY_MAX_AGE_SECONDS = 3600.0
 JWKS_MAX_AGE_SECONDS = 3600.0
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -44,12 +50,22 @@ class CodeRejected(ClassLinkError):
     """ClassLink refused the authorization code (used already, expired, or not ours)."""
 
 
+class ClientRejected(ClassLinkError):
+    """ClassLink refused our client (`invalid_client`, `unauthorized_client`): our configuration
+    (the client id or secret, the authentication method), not the person's sign-in."""
+
+
+# OIDC Discovery 1.0 §3: when a provider lists no methods, client_secret_basic is the default.
+DEFAULT_TOKEN_AUTH_METHODS = ("client_secret_basic",)
+
+
 @dataclass(frozen=True)
 class Discovery:
     issuer: str
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
+    token_endpoint_auth_methods: tuple[str, ...] = DEFAULT_TOKEN_AUTH_METHODS
 
 
 @dataclass(frozen=True)
@@ -98,7 +114,8 @@ class OidcClient:
         self._lock = threading.Lock()
         self._discovery: tuple[float, Discovery] | None = None
         self._keys: dict[str, Any] = {}
-        self._keys_fetched_at = 0.0
+        self._keys_fetched_at = float("-inf")
+        self._jwks_fetch = threading.Lock()  # one JWKS fetch in flight at a time
 
     # ------------------------------------------------------------------ discovery and keys
     def discovery(self) -> Discovery:
@@ -106,8 +123,19 @@ class OidcClient:
             if self._discovery and time.monotonic() - self._discovery[0] < DISCOVERY_MAX_AGE_SECONDS:
                 return self._discovery[1]
         body = self._get_json(f"{self._issuer_url}/.well-known/openid-configuration", "discovery")
+        methods = body.get("token_endpoint_auth_methods_supported")
         try:
-            found = Discovery(**{k: str(body[k]) for k in Discovery.__dataclass_fields__})
+            found = Discovery(
+                **{
+                    k: str(body[k])
+                    for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+                },
+                token_endpoint_auth_methods=(
+                    tuple(str(m) for m in methods)
+                    if isinstance(methods, list)
+                    else DEFAULT_TOKEN_AUTH_METHODS
+                ),
+            )
         except KeyError as exc:
             raise ClassLinkError(f"ClassLink discovery lacks {exc.args[0]}") from None
         # OIDC Discovery 4.3: the document must name the issuer we asked; its endpoints are
@@ -123,15 +151,27 @@ class OidcClient:
         return found
 
     def _signing_key(self, kid: str) -> Any:
-        with self._lock:
-            age = time.monotonic() - self._keys_fetched_at
-            # Keys ClassLink withdraws stop being trusted within JWKS_MAX_AGE_SECONDS.
-            key = self._keys.get(kid) if age < JWKS_MAX_AGE_SECONDS else None
-            may_refresh = age >= JWKS_REFRESH_MIN_SECONDS
+        key = self._cached_key(kid, JWKS_MAX_AGE_SECONDS)
         if key is not None:
             return key
-        if not may_refresh and self._keys:
-            raise InvalidIdToken("unknown_kid")
+        with self._jwks_fetch:
+            # Another thread may have fetched the keys while this one waited: use them if so.
+            key = self._cached_key(kid, JWKS_MAX_AGE_SECONDS)
+            if key is not None:
+                return key
+            with self._lock:
+                recent = time.monotonic() - self._keys_fetched_at < JWKS_REFRESH_MIN_SECONDS
+            if recent:
+                raise InvalidIdToken("unknown_kid")
+            return self._fetch_keys(kid)
+
+    def _cached_key(self, kid: str, max_age: float) -> Any:
+        with self._lock:
+            # Keys ClassLink withdraws stop being trusted within JWKS_MAX_AGE_SECONDS.
+            fresh = time.monotonic() - self._keys_fetched_at < max_age
+            return self._keys.get(kid) if fresh else None
+
+    def _fetch_keys(self, kid: str) -> Any:
         body = self._get_json(self.discovery().jwks_uri, "JWKS")
         try:
             # Signing keys only: RSA, and not marked for encryption.
@@ -152,19 +192,23 @@ class OidcClient:
     def exchange(
         self, code: str, client_id: str, client_secret: str, redirect_uri: str, code_verifier: str | None
     ) -> Tokens:
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "redirect_uri": redirect_uri,
-        }
+        discovery = self.discovery()
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         if code_verifier:
             form["code_verifier"] = code_verifier
+        headers: dict[str, str] = {}
+        methods = discovery.token_endpoint_auth_methods
+        if "client_secret_basic" in methods:  # RFC 6749 §2.3.1: the one every server must support
+            pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        elif "client_secret_post" in methods:
+            form.update(client_id=client_id, client_secret=client_secret)
+        else:
+            raise ClientRejected("ClassLink's token endpoint lists no client authentication SmartPass uses")
         try:
             # Never follow a redirect: it would send the client secret somewhere else.
             response = self._session.post(
-                self.discovery().token_endpoint, data=form, timeout=TIMEOUT, allow_redirects=False
+                discovery.token_endpoint, data=form, headers=headers, timeout=TIMEOUT, allow_redirects=False
             )
         except requests.RequestException as exc:
             raise ClassLinkError(f"ClassLink token endpoint unreachable: {type(exc).__name__}") from None
@@ -172,7 +216,7 @@ class OidcClient:
             raise CodeRejected(f"ClassLink refused the code ({response.status_code})", response.status_code)
         if response.status_code in (400, 401):
             # invalid_client and the like: our configuration, not the person's sign-in.
-            raise ClassLinkError(
+            raise ClientRejected(
                 f"ClassLink token endpoint refused our client: {_oauth_error(response)}", response.status_code
             )
         if response.status_code != 200:

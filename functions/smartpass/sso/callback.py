@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
 from smartpass.classlink.http import ClassLinkError
-from smartpass.classlink.oidc import CodeRejected, InvalidIdToken, OidcClient
+from smartpass.classlink.oidc import ClientRejected, CodeRejected, InvalidIdToken, OidcClient
 from smartpass.data.base import utcnow
 from smartpass.data.changes import equals, greater, present
 from smartpass.data.login import LoginState
@@ -113,6 +113,8 @@ def finish_login(
         info = oidc.my_info(tokens.access_token)
     except CodeRejected:
         return Outcome(refusal="code_rejected")
+    except ClientRejected:
+        return Outcome(refusal="client_rejected")  # ours to fix: the handler alerts operators
     except InvalidIdToken as exc:
         return Outcome(refusal=f"id_token_{exc.reason}")
     except ClassLinkError:

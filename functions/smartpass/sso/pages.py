@@ -71,6 +71,19 @@ REFUSALS: dict[str, Page] = {
         "Open SmartPass again from ClassLink LaunchPad. If this keeps happening, tell your district's "
         "SmartPass contact and quote the reference below.",
     ),
+    "id_token_unknown_kid": Page(
+        503,
+        "ClassLink changed its keys a moment ago",
+        "SmartPass could not check this sign-in yet: ClassLink has just started signing with a new key.",
+        "Wait a minute and open SmartPass again from ClassLink LaunchPad. Nothing is wrong with your "
+        "account.",
+    ),
+    "client_rejected": Page(
+        503,
+        "Sign-in with ClassLink is not working right now",
+        "ClassLink did not accept SmartPass's own credentials. SmartPass's operators have been alerted.",
+        "Try again later; nothing is wrong with your account.",
+    ),
     "tenant_mismatch": Page(
         400,
         "This sign-in could not be verified",
@@ -171,6 +184,6 @@ REFUSALS: dict[str, Page] = {
 
 
 def refusal_page(reason: str) -> Page:
-    if reason.startswith("id_token_"):
+    if reason.startswith("id_token_") and reason not in REFUSALS:
         return REFUSALS["id_token_invalid"]
     return REFUSALS.get(reason, REFUSALS["id_token_invalid"])
