@@ -25,7 +25,7 @@ from smartpass.operations.page_layout import PAGE_HEADERS
 from smartpass.operations.status_page import collect_status, render_status_page, status_json
 from smartpass.settings import get_settings
 from smartpass_aws.http_headers import secured
-from smartpass_aws.signing_keys import signing_keys  # one way to read the signing keys
+from smartpass_aws.link_keys import link_public_keys
 
 settings = get_settings()
 bind_tables(settings)
@@ -64,7 +64,7 @@ def status_data() -> Response:
 def district_page() -> Response:
     token = app.current_event.get_query_string_value("token", "") or ""
     try:
-        tenant_id = read_token(token, signing_keys(), settings)
+        tenant_id = read_token(token, link_public_keys(), settings)
         status = district_status(stores, tenant_id)
     except LinkRejected as refused:
         metrics.add_metric(name="DistrictLinksRefused", unit=MetricUnit.Count, value=1)

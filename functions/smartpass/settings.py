@@ -66,6 +66,12 @@ class Settings(BaseModel):
     partner_api_key_secret_id: str = Field(alias="PARTNER_API_KEY_SECRET_ID", min_length=1)
     sso_client_secret_id: str = Field(alias="SSO_CLIENT_SECRET_ID", min_length=1)
     session_signing_key_secret_id: str = Field(alias="SESSION_SIGNING_KEY_SECRET_ID", min_length=1)
+    district_link_signing_key_secret_id: str = Field(
+        alias="DISTRICT_LINK_SIGNING_KEY_SECRET_ID", min_length=1
+    )
+    district_link_public_keys_parameter: str = Field(
+        alias="DISTRICT_LINK_PUBLIC_KEYS_PARAMETER", min_length=1
+    )
     district_secret_prefix: str = Field(alias="DISTRICT_SECRET_PREFIX", pattern=r"^[A-Za-z0-9/_+=.@-]+/$")
     classlink_partner_api_url: str = Field(alias="CLASSLINK_PARTNER_API_URL")
     classlink_oneroster_proxy_url: str = Field(alias="CLASSLINK_ONEROSTER_PROXY_URL")

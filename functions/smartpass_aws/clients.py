@@ -33,3 +33,8 @@ def ses() -> Any:
 @functools.cache
 def secretsmanager() -> Any:
     return boto3.client("secretsmanager")
+
+
+@functools.cache
+def ssm() -> Any:
+    return boto3.client("ssm")

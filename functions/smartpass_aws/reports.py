@@ -14,7 +14,7 @@ from smartpass.settings import Settings
 from smartpass.sync.report import Report
 from smartpass.text import one_line, printable
 from smartpass_aws import clients as aws_clients
-from smartpass_aws.signing_keys import signing_key  # one way to read the signing key
+from smartpass_aws.link_keys import link_signing_key
 
 logger = Logger()
 
@@ -67,7 +67,7 @@ def district_linker(settings: Settings) -> Callable[[str], str | None]:
         if api_base_url(settings) is None:
             return None
         try:
-            return status_url(tenant_id, signing_key(), settings)
+            return status_url(tenant_id, link_signing_key(), settings)
         except Exception as exc:  # a report must never fail for its link
             logger.warning("district status link left out of the report", extra={"error": type(exc).__name__})
             return None

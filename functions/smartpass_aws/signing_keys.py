@@ -1,12 +1,18 @@
-"""The session signing key as the functions read it, through Powertools Parameters with a cache:
-the current version of the secret signs; the previous one (Secrets Manager's AWSPREVIOUS stage,
-where putting a new key value leaves the old one) is still trusted for what it signed. The SSO
-function signs sessions and publishes both public keys; the status pages check district links
-with either. One module, so every function reads the keys the same way."""
+"""The signing keys as the functions read them, through Powertools Parameters with a cache: the
+current version of a key's secret signs; the previous one (Secrets Manager's AWSPREVIOUS stage,
+where putting a new key value leaves the old one) is still trusted for what it signed.
+
+Two keys, each readable only by the function that signs with it (template.yaml):
+- the session key (`session`): the SSO function signs sessions and publishes both public keys;
+- the district link key (`district_link`): the worker signs the links in district reports and
+  publishes their public keys for the operator console (smartpass_aws.link_keys), which never
+  reads a private key.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -19,20 +25,7 @@ from smartpass.settings import get_settings
 from smartpass.sso.session import SigningKey, SigningKeys
 
 SECRET_MAX_AGE = 300  # a rotated key is used, and published, within five minutes
-PREVIOUS = "smartpass-previous-versions"
 logger = Logger()
-# The previous version is cached apart from the current one, so the two could expire at different
-# times: the previous one is read again whenever the current `kid` is not the one it was read
-# beside (else the JWKS could pair the new key with the one before the last). A secret with no
-# previous version (never rotated) is remembered as such for as long as a value is cached.
-_read_beside: dict[str, Any] = {"kid": None, "absent_until": 0.0}
-
-
-def _current() -> dict[str, Any]:
-    secret: dict[str, Any] = parameters.get_secret(
-        get_settings().session_signing_key_secret_id, transform="json", max_age=SECRET_MAX_AGE
-    )
-    return secret
 
 
 def _never_rotated(exc: GetParameterError) -> bool:
@@ -41,50 +34,83 @@ def _never_rotated(exc: GetParameterError) -> bool:
     return isinstance(cause, ClientError) and cause.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def _previous(current_kid: object) -> dict[str, Any] | None:
-    moved = _read_beside["kid"] != current_kid
-    if not moved and time.monotonic() < _read_beside["absent_until"]:
-        return None
-    # A provider of its own: Powertools caches by name and transform only, so the previous
-    # version read through the shared provider would be served for the current one. Kept with
-    # the default providers so `parameters.clear_caches()` clears it like the others.
-    if PREVIOUS not in DEFAULT_PROVIDERS:  # made once: a provider builds its boto3 client at once
-        DEFAULT_PROVIDERS[PREVIOUS] = parameters.SecretsProvider()
-    provider = DEFAULT_PROVIDERS[PREVIOUS]
-    try:
-        secret: dict[str, Any] = provider.get(
-            get_settings().session_signing_key_secret_id,
-            transform="json",
-            max_age=SECRET_MAX_AGE,
-            force_fetch=moved,
-            VersionStage="AWSPREVIOUS",
+class RotatingKey:
+    """One signing key's current and previous versions.
+
+    The previous version is cached apart from the current one, so the two could expire at
+    different times: it is read again whenever the current `kid` is not the one it was read beside
+    (else a JWKS could pair the new key with the one before the last). A secret with no previous
+    version (never rotated) is remembered as such for as long as a value is cached."""
+
+    def __init__(self, name: str, secret_id: Callable[[], str]) -> None:
+        self.secret_id = secret_id
+        # A provider of its own for the previous version: Powertools caches by name and transform
+        # only, so the previous version read through the shared provider would be served for the
+        # current one. Kept with the default providers so `parameters.clear_caches()` clears it.
+        self.previous_provider = f"smartpass-previous-{name}"
+        self._read_beside: dict[str, Any] = {"kid": None, "absent_until": 0.0}
+
+    def _current(self) -> dict[str, Any]:
+        secret: dict[str, Any] = parameters.get_secret(
+            self.secret_id(), transform="json", max_age=SECRET_MAX_AGE
         )
-    except GetParameterError as exc:
-        if _never_rotated(exc):
-            _read_beside.update(kid=current_kid, absent_until=time.monotonic() + SECRET_MAX_AGE)
-        else:  # throttled, denied, unreachable: the current key alone for now, said loudly
-            logger.warning("previous signing key not read", extra={"error": type(exc.__context__).__name__})
-        return None
-    _read_beside.update(kid=current_kid, absent_until=0.0)
-    return secret
+        return secret
+
+    def _previous(self, current_kid: object) -> dict[str, Any] | None:
+        moved = self._read_beside["kid"] != current_kid
+        if not moved and time.monotonic() < self._read_beside["absent_until"]:
+            return None
+        if self.previous_provider not in DEFAULT_PROVIDERS:  # made once: it builds its client at once
+            DEFAULT_PROVIDERS[self.previous_provider] = parameters.SecretsProvider()
+        provider = DEFAULT_PROVIDERS[self.previous_provider]
+        try:
+            secret: dict[str, Any] = provider.get(
+                self.secret_id(),
+                transform="json",
+                max_age=SECRET_MAX_AGE,
+                force_fetch=moved,
+                VersionStage="AWSPREVIOUS",
+            )
+        except GetParameterError as exc:
+            if _never_rotated(exc):
+                self._read_beside.update(kid=current_kid, absent_until=time.monotonic() + SECRET_MAX_AGE)
+            else:  # throttled, denied, unreachable: the current key alone for now, said loudly
+                logger.warning(
+                    "previous signing key not read", extra={"error": type(exc.__context__).__name__}
+                )
+            return None
+        self._read_beside.update(kid=current_kid, absent_until=0.0)
+        return secret
+
+    def current(self) -> SigningKey:
+        """The key that signs now (the hot path reads only this one)."""
+        return SigningKey.from_secret(self._current())
+
+    def all(self) -> SigningKeys:
+        """Every key still trusted: the current one and, after a rotation, the one before it."""
+        current = self._current()
+        previous = self._previous(current.get("kid"))
+        try:
+            return SigningKeys.from_secrets(current, previous)
+        except (KeyError, TypeError, ValueError) as exc:
+            if previous is None:
+                raise  # the current key itself is unusable: a deployment error, not ours to hide
+            logger.warning(
+                "previous signing key unusable; trusting the current one only",
+                extra={"error": type(exc).__name__},
+            )
+            return SigningKeys(SigningKey.from_secret(current))
+
+
+session = RotatingKey("session", lambda: get_settings().session_signing_key_secret_id)
+district_link = RotatingKey("district-link", lambda: get_settings().district_link_signing_key_secret_id)
 
 
 def signing_key() -> SigningKey:
-    """The key that signs now (the hot path reads only this one)."""
-    return SigningKey.from_secret(_current())
+    """The key that signs sessions now."""
+    return session.current()
 
 
 def signing_keys() -> SigningKeys:
-    """Every key still trusted: the current one and, after a rotation, the one before it."""
-    current = _current()
-    previous = _previous(current.get("kid"))
-    try:
-        return SigningKeys.from_secrets(current, previous)
-    except (KeyError, TypeError, ValueError) as exc:
-        if previous is None:
-            raise  # the current key itself is unusable: a deployment error, not ours to hide
-        logger.warning(
-            "previous signing key unusable; trusting the current one only",
-            extra={"error": type(exc).__name__},
-        )
-        return SigningKeys(SigningKey.from_secret(current))
+    """The session keys still trusted (the JWKS)."""
+    return session.all()

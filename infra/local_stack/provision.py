@@ -33,6 +33,7 @@ class Provisioner:
         self.sqs = client("sqs")
         self.sns = client("sns")
         self.secrets = client("secretsmanager")
+        self.ssm = client("ssm")
         self.logs = client("logs")
         self.cloudwatch = client("cloudwatch")
         self.kms = client("kms")
@@ -49,6 +50,7 @@ class Provisioner:
             "AWS::SNS::Topic": self._topic,
             "AWS::SNS::TopicPolicy": self._topic_policy,
             "AWS::SecretsManager::Secret": self._secret,
+            "AWS::SSM::Parameter": self._parameter,
             "AWS::Serverless::Function": self._function,
             "AWS::Serverless::HttpApi": self._http_api,
             "AWS::Logs::LogGroup": self._log_group,
@@ -158,6 +160,13 @@ class Provisioner:
         name = props.get("Name") or self.physical_name(logical_id)
         arn = self.secrets.create_secret(Name=name, Description=props.get("Description", ""))["ARN"]
         return {"Ref": arn, "Id": arn}
+
+    def _parameter(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
+        name = props.get("Name") or f"/{self.prefix}/{logical_id}"
+        self.ssm.put_parameter(
+            Name=name, Value=props["Value"], Type=props.get("Type", "String"), Overwrite=True
+        )
+        return {"Ref": name}
 
     def _function(self, logical_id: str, props: dict[str, Any]) -> dict[str, str]:
         # Functions are not deployed anywhere locally: the local stack calls their handlers. Their

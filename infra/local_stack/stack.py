@@ -57,6 +57,13 @@ class ClassLinkEndpoints:
     sso_client_secret: str
 
 
+def _new_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
 @dataclass
 class LocalStack:
     classlink: ClassLinkEndpoints
@@ -166,17 +173,15 @@ class LocalStack:
 
     def _store_secrets(self) -> None:
         secrets = self.client("secretsmanager")
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
         values = {
             "PARTNER_API_KEY_SECRET_ID": {"api_key": self.classlink.partner_api_key},
             "SSO_CLIENT_SECRET_ID": {
                 "client_id": self.classlink.sso_client_id,
                 "client_secret": self.classlink.sso_client_secret,
             },
-            "SESSION_SIGNING_KEY_SECRET_ID": {"kid": "local-1", "private_key_pem": pem},
+            # Two keys, as an operator makes them before the first deploy (docs/deploy.md).
+            "SESSION_SIGNING_KEY_SECRET_ID": {"kid": "local-1", "private_key_pem": _new_key_pem()},
+            "DISTRICT_LINK_SIGNING_KEY_SECRET_ID": {"kid": "link-1", "private_key_pem": _new_key_pem()},
         }
         for env_name, value in values.items():
             secrets.put_secret_value(SecretId=self.environment[env_name], SecretString=json.dumps(value))

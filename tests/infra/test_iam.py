@@ -214,7 +214,32 @@ def test_the_operator_console_only_reads_and_only_what_its_pages_show() -> None:
         "dynamodb:Query",
         "dynamodb:Scan",
         "dynamodb:DescribeTable",
-        "secretsmanager:GetSecretValue",
+        "ssm:GetParameter",  # the district link keys' public halves: it reads no private key
     }
     resources = set().union(*(references(s["Resource"]) for s in statements))
-    assert resources == {"DistrictsTable", "SyncRunsTable", "DistrictHistoryTable", "SessionSigningKeySecret"}
+    assert resources == {
+        "DistrictsTable",
+        "SyncRunsTable",
+        "DistrictHistoryTable",
+        "DistrictLinkPublicKeysParameter",
+    }
+
+
+@pytest.mark.parametrize(
+    ("secret", "reader"),
+    [
+        ("SessionSigningKeySecret", "SsoCallbackFunctionRole"),
+        ("DistrictLinkSigningKeySecret", "NightlySyncWorkerFunctionRole"),
+    ],
+)
+def test_each_private_key_is_readable_only_by_the_function_that_signs_with_it(
+    secret: str, reader: str
+) -> None:
+    """Security review finding 2: sessions and district links are signed with separate keys, and
+    no function that only verifies can read either."""
+    readers = {
+        owner
+        for owner, s in identity_statements(TRANSFORMED)
+        if "secretsmanager:GetSecretValue" in as_list(s["Action"]) and secret in references(s["Resource"])
+    }
+    assert readers == {reader}

@@ -23,20 +23,29 @@ from local_stack.stack import LocalStack
 from smartpass.operations.district_link import make_token
 from smartpass.settings import get_settings
 from smartpass.sso.session import SESSION_AUDIENCE, SigningKey
+from smartpass_aws.link_keys import link_signing_key
 from smartpass_aws.signing_keys import signing_keys
 from tests.integration.onboarding_helpers import poll
 from tests.integration.sso_helpers import exchange, launchpad_browser, login_code, our_launch, session_claims
 from tests.integration.sync_helpers import TENANT
 
+SESSION_KEY, LINK_KEY = "SESSION_SIGNING_KEY_SECRET_ID", "DISTRICT_LINK_SIGNING_KEY_SECRET_ID"
+
 
 @pytest.fixture
 def rotate(stack: LocalStack) -> Iterator[Callable[..., SigningKey]]:
-    """Put a new key as the current version; afterwards, the original back with no previous
-    version, as the stack started."""
-    secrets, secret_id = stack.client("secretsmanager"), stack.environment["SESSION_SIGNING_KEY_SECRET_ID"]
-    original = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+    """Put a new key as the current version (of the session key, or the key named); afterwards,
+    each original back with no previous version, as the stack started."""
+    secrets, ssm = stack.client("secretsmanager"), stack.client("ssm")
+    originals = {  # as the test starts, whatever it then puts
+        stack.environment[name]: secrets.get_secret_value(SecretId=stack.environment[name])["SecretString"]
+        for name in (SESSION_KEY, LINK_KEY)
+    }
+    published = stack.environment["DISTRICT_LINK_PUBLIC_KEYS_PARAMETER"]
+    published_before = ssm.get_parameter(Name=published)["Parameter"]["Value"]
 
-    def rotate(kid: str, expire_caches: bool = True) -> SigningKey:
+    def rotate(kid: str, expire_caches: bool = True, key_name: str = SESSION_KEY) -> SigningKey:
+        secret_id = stack.environment[key_name]
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -49,12 +58,14 @@ def rotate(stack: LocalStack) -> Iterator[Callable[..., SigningKey]]:
         return SigningKey(kid=kid, private_key=key)
 
     yield rotate
-    secrets.put_secret_value(SecretId=secret_id, SecretString=original)
-    for version in secrets.list_secret_version_ids(SecretId=secret_id)["Versions"]:
-        if "AWSPREVIOUS" in version.get("VersionStages", []):
-            secrets.update_secret_version_stage(
-                SecretId=secret_id, VersionStage="AWSPREVIOUS", RemoveFromVersionId=version["VersionId"]
-            )
+    ssm.put_parameter(Name=published, Value=published_before, Type="String", Overwrite=True)
+    for secret_id, original in originals.items():
+        secrets.put_secret_value(SecretId=secret_id, SecretString=original)
+        for version in secrets.list_secret_version_ids(SecretId=secret_id)["Versions"]:
+            if "AWSPREVIOUS" in version.get("VersionStages", []):
+                secrets.update_secret_version_stage(
+                    SecretId=secret_id, VersionStage="AWSPREVIOUS", RemoveFromVersionId=version["VersionId"]
+                )
     parameters.clear_caches()
 
 
@@ -119,9 +130,7 @@ def test_a_district_link_sent_before_a_rotation_still_opens_its_page(
 ) -> None:
     poll(stack)
     assert stack.gateway is not None
-    secret = stack.client("secretsmanager").get_secret_value(
-        SecretId=stack.environment["SESSION_SIGNING_KEY_SECRET_ID"]
-    )
+    secret = stack.client("secretsmanager").get_secret_value(SecretId=stack.environment[LINK_KEY])
     sent = make_token(TENANT, SigningKey.from_secret(json.loads(secret["SecretString"])), get_settings())
 
     url = f"{stack.gateway.url}/district/status"
@@ -129,11 +138,15 @@ def test_a_district_link_sent_before_a_rotation_still_opens_its_page(
     def page(token: str) -> requests.Response:
         return requests.get(url, params={"token": token}, timeout=30)
 
-    newer = rotate("rotated-2")
+    newer = rotate("link-2", key_name=LINK_KEY)
+    assert link_signing_key().kid == "link-2"  # the worker publishes the new public key before it signs
+    parameters.clear_caches()  # the console's five-minute cache
     assert page(sent).status_code == 200 and "Maple Valley" in page(sent).text
     assert page(make_token(TENANT, newer, get_settings())).status_code == 200
 
-    rotate("rotated-3")
+    rotate("link-3", key_name=LINK_KEY)
+    link_signing_key()
+    parameters.clear_caches()
     refused = page(sent)
     assert refused.status_code == 403 and "This link is not valid" in refused.text
 
@@ -161,3 +174,18 @@ def test_an_unusable_previous_value_leaves_the_current_key_published(
     )
     rotate("rotated-2")  # the bad value is now the previous one
     assert kids(published(stack)) == ["rotated-2"]
+
+
+def test_the_session_key_cannot_open_a_district_page_nor_the_link_key_make_a_session(
+    stack: LocalStack, stack_sandbox: SandboxServer
+) -> None:
+    """Separate keys (security review finding 2): a district link signed with the session key is
+    refused, and the link key is not among the keys that verify sessions."""
+    poll(stack)  # its report publishes the link key's public half
+    assert stack.gateway is not None
+    session_secret = stack.client("secretsmanager").get_secret_value(SecretId=stack.environment[SESSION_KEY])
+    session_key = SigningKey.from_secret(json.loads(session_secret["SecretString"]))
+    forged = make_token(TENANT, session_key, get_settings())
+    page = requests.get(f"{stack.gateway.url}/district/status", params={"token": forged}, timeout=30)
+    assert page.status_code == 403
+    assert link_signing_key().kid not in kids(published(stack))

@@ -72,7 +72,7 @@ def _console_calls(stack: LocalStack) -> int:
 
 def _signing_key(stack: LocalStack) -> SigningKey:
     secret = stack.client("secretsmanager").get_secret_value(
-        SecretId=stack.environment["SESSION_SIGNING_KEY_SECRET_ID"]
+        SecretId=stack.environment["DISTRICT_LINK_SIGNING_KEY_SECRET_ID"]
     )
     return SigningKey.from_secret(json.loads(secret["SecretString"]))
 

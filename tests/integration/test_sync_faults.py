@@ -304,7 +304,7 @@ def test_two_runs_of_one_district_delivered_together_never_sync_at_once(
 ) -> None:
     # Slow pages keep the first run busy while the worker's concurrency delivers the second.
     synced.app.faults.add(
-        Fault(kind="slow", tenant_id=int(TENANT), collection="users", times=1, params={"delay_seconds": 1.5})
+        Fault(kind="slow", tenant_id=int(TENANT), collection="users", times=1, params={"delay_seconds": 3.0})
     )
     send(stack, request(kind="manual", trigger="operator"))
     send(stack, request(kind="nightly", trigger="schedule:same-night"))

@@ -2,9 +2,10 @@
 in the district's sync report, so a district IT admin sees their last sync and what to fix
 without an account.
 
-The token is an RS256 JWT signed with the session signing key (its `kid` in the header), with
-an audience of its own (sessions have theirs), so it never passes for a session and a session
-never passes for it. It grants reading one district's status page for 14 days; nothing else.
+The token is an RS256 JWT signed with the district link key (its `kid` in the header; never the
+key that signs sessions), with an audience of its own (sessions have theirs), so it never passes
+for a session and a session never passes for it. The page checks it with public keys only. It
+grants reading one district's status page for 14 days; nothing else.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import jwt
 
 from smartpass.data.base import utcnow
 from smartpass.settings import Settings
-from smartpass.sso.session import SigningKey, SigningKeys
+from smartpass.sso.session import PublicKeys, SigningKey
 
 AUDIENCE = "smartpass-district-status"
 LINK_TTL = timedelta(days=14)
@@ -48,7 +49,7 @@ def make_token(tenant_id: str, key: SigningKey, settings: Settings, now: datetim
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
 
 
-def read_token(token: str, keys: SigningKeys, settings: Settings) -> str:
+def read_token(token: str, keys: PublicKeys, settings: Settings) -> str:
     """The tenant id the token was made for, or LinkRejected. Made with the current key or, for
     a link sent before the last rotation, the previous one."""
     if not token or len(token) > 4096:
@@ -59,7 +60,7 @@ def read_token(token: str, keys: SigningKeys, settings: Settings) -> str:
             raise LinkRejected(expired=False)  # another key: forged, or older than the last rotation
         claims = jwt.decode(
             token,
-            key.private_key.public_key(),
+            key,
             algorithms=["RS256"],
             audience=AUDIENCE,
             issuer=issuer(settings),

@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 
 from smartpass.data.base import utcnow
@@ -100,6 +100,29 @@ class SigningKeys:
 
     def public_jwks(self) -> list[dict[str, Any]]:
         return [key.public_jwk() for key in (self.current, self.previous) if key is not None]
+
+    def public(self) -> PublicKeys:
+        return PublicKeys.from_jwks({"keys": self.public_jwks()})
+
+
+@dataclass(frozen=True)
+class PublicKeys:
+    """Keys that verify and cannot sign: what a function that only checks tokens is given."""
+
+    by_kid: dict[str, RSAPublicKey]
+
+    @classmethod
+    def from_jwks(cls, jwks: dict[str, Any]) -> PublicKeys:
+        keys: dict[str, RSAPublicKey] = {}
+        for jwk in jwks.get("keys", []):
+            if isinstance(jwk, dict) and jwk.get("kty") == "RSA" and jwk.get("kid") and "d" not in jwk:
+                key = RSAAlgorithm.from_jwk(jwk)
+                if isinstance(key, RSAPublicKey):
+                    keys[str(jwk["kid"])] = key
+        return cls(keys)
+
+    def find(self, kid: object) -> RSAPublicKey | None:
+        return self.by_kid.get(kid) if isinstance(kid, str) else None
 
 
 def _hash(code: str) -> str:
