@@ -88,10 +88,16 @@ class RotatingKey:
 
     def all(self) -> SigningKeys:
         """Every key still trusted: the current one and, after a rotation, the one before it."""
+        return self.all_known()[0]
+
+    def all_known(self) -> tuple[SigningKeys, bool]:
+        """The keys, and whether they are known to be all: False when the previous version could
+        not be read (throttled, denied) or used, so there may be one more still trusted."""
         current = self._current()
         previous = self._previous(current.get("kid"))
+        known = previous is not None or time.monotonic() < self._read_beside["absent_until"]
         try:
-            return SigningKeys.from_secrets(current, previous)
+            return SigningKeys.from_secrets(current, previous), known
         except (KeyError, TypeError, ValueError) as exc:
             if previous is None:
                 raise  # the current key itself is unusable: a deployment error, not ours to hide
@@ -99,7 +105,7 @@ class RotatingKey:
                 "previous signing key unusable; trusting the current one only",
                 extra={"error": type(exc).__name__},
             )
-            return SigningKeys(SigningKey.from_secret(current))
+            return SigningKeys(SigningKey.from_secret(current)), False
 
 
 session = RotatingKey("session", lambda: get_settings().session_signing_key_secret_id)

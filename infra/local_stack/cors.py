@@ -34,6 +34,10 @@ class CorsRules:
     def from_template(cls, config: Mapping[str, Any] | None) -> CorsRules | None:
         if not config:
             return None
+        origins = [str(o) for o in config.get("AllowOrigins", [])]
+        credentials = str(config.get("AllowCredentials", "false")).lower() == "true"
+        if credentials and "*" in origins:  # API Gateway refuses to deploy this, and so do we
+            raise ValueError("CorsConfiguration: AllowCredentials with AllowOrigins '*'")
         return cls(
             origins=tuple(str(o) for o in config.get("AllowOrigins", [])),
             methods=tuple(str(m).upper() for m in config.get("AllowMethods", [])),
@@ -72,8 +76,10 @@ class CorsRules:
         return response
 
     def _allow(self, response: Response, origin: str) -> None:
-        # With credentials the origin is named, never `*` (browsers refuse `*` with credentials).
-        response.headers["Access-Control-Allow-Origin"] = origin
+        # With credentials the origin is named (browsers refuse `*` with credentials); without,
+        # `*` configured is answered as `*`.
+        wildcard = "*" in self.origins and not self.credentials
+        response.headers["Access-Control-Allow-Origin"] = "*" if wildcard else origin
         response.headers.add("Vary", "Origin")
         if self.credentials:
             response.headers["Access-Control-Allow-Credentials"] = "true"

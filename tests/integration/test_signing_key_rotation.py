@@ -189,3 +189,29 @@ def test_the_session_key_cannot_open_a_district_page_nor_the_link_key_make_a_ses
     page = requests.get(f"{stack.gateway.url}/district/status", params={"token": forged}, timeout=30)
     assert page.status_code == 403
     assert link_signing_key().kid not in kids(published(stack))
+
+
+def test_a_leaked_link_key_taken_out_of_trust_stops_opening_links_with_the_next_link_signed(
+    stack: LocalStack, rotate: Callable[..., SigningKey]
+) -> None:
+    poll(stack)
+    assert stack.gateway is not None
+    secrets = stack.client("secretsmanager")
+    secret_id = stack.environment[LINK_KEY]
+    leaked = SigningKey.from_secret(json.loads(secrets.get_secret_value(SecretId=secret_id)["SecretString"]))
+    sent = make_token(TENANT, leaked, get_settings())
+    url = f"{stack.gateway.url}/district/status"
+    rotate("link-2", key_name=LINK_KEY)
+    link_signing_key()
+    parameters.clear_caches()
+    assert requests.get(url, params={"token": sent}, timeout=30).status_code == 200  # before the revocation
+    # The runbook's revocation: the leaked version leaves AWSPREVIOUS...
+    for version in secrets.list_secret_version_ids(SecretId=secret_id)["Versions"]:
+        if "AWSPREVIOUS" in version.get("VersionStages", []):
+            secrets.update_secret_version_stage(
+                SecretId=secret_id, VersionStage="AWSPREVIOUS", RemoveFromVersionId=version["VersionId"]
+            )
+    parameters.clear_caches()
+    assert link_signing_key().kid == "link-2"  # ...and the next link the worker signs republishes
+    parameters.clear_caches()
+    assert requests.get(url, params={"token": sent}, timeout=30).status_code == 403

@@ -19,6 +19,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.adapters import BaseAdapter
 
+from smartpass.classlink.http import ClassLinkError
 from smartpass.classlink.oidc import (
     JWKS_REFRESH_MIN_SECONDS,
     ClientRejected,
@@ -40,6 +41,7 @@ class Provider(BaseAdapter):
         self.jwks_fetches = 0
         self.token_requests: list[requests.PreparedRequest] = []
         self.on_jwks: Callable[[], None] = lambda: None
+        self.token_error = ""
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         path = str(request.url).removeprefix(ISSUER)
@@ -62,6 +64,8 @@ class Provider(BaseAdapter):
             ]
             return self._answer(request, 200, {"keys": keys})
         self.token_requests.append(request)
+        if self.token_error:
+            return self._answer(request, 400, {"error": self.token_error})
         basic = str(request.headers.get("Authorization", "")).startswith("Basic ")
         form = parse_qs(str(request.body or ""))
         used = "basic" if basic else ("post" if "client_secret" in form else "none")
@@ -121,6 +125,22 @@ def test_invalid_client_is_our_misconfiguration_not_a_refused_code() -> None:
     assert not issubclass(ClientRejected, CodeRejected)
 
 
+def test_a_listed_method_refused_as_sent_gives_way_to_the_other_listed_one_and_is_remembered() -> None:
+    provider = Provider(["client_secret_basic", "client_secret_post"], accepts="post")
+    client = _client(provider)
+    _exchange(client)
+    assert ["Authorization" in r.headers for r in provider.token_requests] == [True, False]
+    _exchange(client)  # the warm function sends the one that worked first
+    assert "Authorization" not in provider.token_requests[-1].headers and len(provider.token_requests) == 3
+
+
+def test_any_other_refusal_of_the_token_request_is_this_sign_ins_not_our_client() -> None:
+    provider = Provider(["client_secret_basic"])
+    provider.token_error = "invalid_request"  # a garbage code sent to our callback, say
+    with pytest.raises(CodeRejected):
+        _exchange(_client(provider))
+
+
 def _token(provider: Provider, kid: str) -> str:
     claims = {
         "iss": ISSUER,
@@ -138,13 +158,31 @@ def test_a_rotated_key_is_fetched_at_once_and_forged_kids_do_not_hammer_the_jwks
     client.verify_id_token(_token(provider, "k1"), "client", None)
     assert provider.jwks_fetches == 1
     provider.keys["k2"] = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # rotation
-    client._keys_fetched_at -= JWKS_REFRESH_MIN_SECONDS  # as if the last fetch were a while ago
+    client._jwks_tried_at -= JWKS_REFRESH_MIN_SECONDS  # as if the last fetch were a while ago
     assert client.verify_id_token(_token(provider, "k2"), "client", None)["sub"] == "1"
     assert provider.jwks_fetches == 2
     forged = jwt.encode({"sub": "1"}, provider.keys["k1"], algorithm="RS256", headers={"kid": "forged"})
-    with pytest.raises(InvalidIdToken, match="unknown_kid"):
+    with pytest.raises(InvalidIdToken, match="unknown_kid_refresh_wait"):  # a transient refusal
         client.verify_id_token(forged, "client", None)
     assert provider.jwks_fetches == 2  # fetched seconds ago: not again
+    client._jwks_tried_at -= JWKS_REFRESH_MIN_SECONDS
+    with pytest.raises(InvalidIdToken, match=r"^unknown_kid$"):  # fetched afresh and still unknown
+        client.verify_id_token(forged, "client", None)
+    assert provider.jwks_fetches == 3
+
+
+def test_a_failing_jwks_endpoint_is_not_asked_more_often_than_a_working_one() -> None:
+    provider = Provider(["client_secret_basic"])
+    client = _client(provider)
+
+    def down() -> None:
+        raise requests.ConnectionError("ClassLink is down")
+
+    provider.on_jwks = down
+    for _ in range(3):
+        with pytest.raises((InvalidIdToken, ClassLinkError)):
+            client.verify_id_token(_token(provider, "k1"), "client", None)
+    assert provider.jwks_fetches == 1
 
 
 def test_one_jwks_fetch_in_flight_serves_every_waiting_sign_in() -> None:

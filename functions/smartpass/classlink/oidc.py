@@ -57,6 +57,8 @@ class ClientRejected(ClassLinkError):
 
 # OIDC Discovery 1.0 §3: when a provider lists no methods, client_secret_basic is the default.
 DEFAULT_TOKEN_AUTH_METHODS = ("client_secret_basic",)
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+CLIENT_ERRORS = ("invalid_client", "unauthorized_client")
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,10 @@ class OidcClient:
         self._lock = threading.Lock()
         self._discovery: tuple[float, Discovery] | None = None
         self._keys: dict[str, Any] = {}
-        self._keys_fetched_at = float("-inf")
+        self._keys_fetched_at = float("-inf")  # the keys' age (withdrawn keys expire)
+        self._jwks_tried_at = float("-inf")  # the last fetch, answered or not (the pace)
         self._jwks_fetch = threading.Lock()  # one JWKS fetch in flight at a time
+        self._working_auth: str | None = None
 
     # ------------------------------------------------------------------ discovery and keys
     def discovery(self) -> Discovery:
@@ -160,10 +164,16 @@ class OidcClient:
             if key is not None:
                 return key
             with self._lock:
-                recent = time.monotonic() - self._keys_fetched_at < JWKS_REFRESH_MIN_SECONDS
+                recent = time.monotonic() - self._jwks_tried_at < JWKS_REFRESH_MIN_SECONDS
             if recent:
-                raise InvalidIdToken("unknown_kid")
-            return self._fetch_keys(kid)
+                # Perhaps ClassLink's new key, published since our fetch seconds ago: a transient
+                # refusal (its page says to try again), not a forgery verdict.
+                raise InvalidIdToken("unknown_kid_refresh_wait")
+            try:
+                return self._fetch_keys(kid)
+            finally:  # a failing JWKS endpoint is not asked more often than a working one
+                with self._lock:
+                    self._jwks_tried_at = time.monotonic()
 
     def _cached_key(self, kid: str, max_age: float) -> Any:
         with self._lock:
@@ -189,6 +199,30 @@ class OidcClient:
         return keys[kid]
 
     # ------------------------------------------------------------------ the sign-in
+    def _auth_methods(self, discovery: Discovery) -> list[str]:
+        """client_secret_basic first when listed (RFC 6749 §2.3.1: every server must take it),
+        then client_secret_post; the one that worked last, first."""
+        listed: list[str] = [m for m in CLIENT_AUTH_METHODS if m in discovery.token_endpoint_auth_methods]
+        if self._working_auth in listed:
+            listed.remove(self._working_auth)
+            listed.insert(0, self._working_auth)
+        return listed
+
+    def _token_request(
+        self, url: str, form: dict[str, str], method: str, client_id: str, client_secret: str
+    ) -> requests.Response:
+        body, headers = dict(form), dict[str, str]()
+        if method == "client_secret_basic":  # RFC 6749 §2.3.1: each part form-encoded first
+            pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        else:
+            body.update(client_id=client_id, client_secret=client_secret)
+        try:
+            # Never follow a redirect: it would send the client secret somewhere else.
+            return self._session.post(url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise ClassLinkError(f"ClassLink token endpoint unreachable: {type(exc).__name__}") from None
+
     def exchange(
         self, code: str, client_id: str, client_secret: str, redirect_uri: str, code_verifier: str | None
     ) -> Tokens:
@@ -196,29 +230,25 @@ class OidcClient:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         if code_verifier:
             form["code_verifier"] = code_verifier
-        headers: dict[str, str] = {}
-        methods = discovery.token_endpoint_auth_methods
-        if "client_secret_basic" in methods:  # RFC 6749 §2.3.1: the one every server must support
-            pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-        elif "client_secret_post" in methods:
-            form.update(client_id=client_id, client_secret=client_secret)
-        else:
+        methods = self._auth_methods(discovery)
+        if not methods:
             raise ClientRejected("ClassLink's token endpoint lists no client authentication SmartPass uses")
-        try:
-            # Never follow a redirect: it would send the client secret somewhere else.
-            response = self._session.post(
-                discovery.token_endpoint, data=form, headers=headers, timeout=TIMEOUT, allow_redirects=False
-            )
-        except requests.RequestException as exc:
-            raise ClassLinkError(f"ClassLink token endpoint unreachable: {type(exc).__name__}") from None
-        if response.status_code in (400, 401) and _oauth_error(response) in ("invalid_grant", ""):
-            raise CodeRejected(f"ClassLink refused the code ({response.status_code})", response.status_code)
-        if response.status_code in (400, 401):
-            # invalid_client and the like: our configuration, not the person's sign-in.
+        for method in methods:
+            response = self._token_request(discovery.token_endpoint, form, method, client_id, client_secret)
+            refused_client = response.status_code in (400, 401) and _oauth_error(response) in CLIENT_ERRORS
+            if not refused_client:
+                self._working_auth = method  # kept for the warm function
+                break
+            # A provider may list a method it does not take as we send it: the other one listed
+            # is tried once before the refusal stands (classlink-facts A1 lists both).
+        if response.status_code in (400, 401) and _oauth_error(response) in CLIENT_ERRORS:
+            # our configuration (the client id or secret), not the person's sign-in
             raise ClientRejected(
                 f"ClassLink token endpoint refused our client: {_oauth_error(response)}", response.status_code
             )
+        if response.status_code in (400, 401):
+            # invalid_grant, invalid_request...: this sign-in's code, not our client
+            raise CodeRejected(f"ClassLink refused the code ({response.status_code})", response.status_code)
         if response.status_code != 200:
             raise ClassLinkError(
                 f"ClassLink token endpoint answered {response.status_code}", response.status_code

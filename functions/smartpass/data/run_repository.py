@@ -36,8 +36,9 @@ class RunRepository(Protocol):
         story, never for a deployed stack's hot path)."""
 
     def update(self, run: SyncRun, changes: Changes, expect: Expectations = ()) -> bool:
-        """Write `changes` (and update the object). False when an expectation does not hold;
-        an error when the run changed since it was read."""
+        """Write `changes` (and update the object). Without expectations, an error when the run
+        changed since it was read (its version); with them, False when they do not hold or the
+        run changed (DynamoDB tells the two apart no better than one ConditionalCheckFailed)."""
 
 
 class DynamoRuns:

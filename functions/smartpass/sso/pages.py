@@ -71,7 +71,7 @@ REFUSALS: dict[str, Page] = {
         "Open SmartPass again from ClassLink LaunchPad. If this keeps happening, tell your district's "
         "SmartPass contact and quote the reference below.",
     ),
-    "id_token_unknown_kid": Page(
+    "id_token_unknown_kid_refresh_wait": Page(
         503,
         "ClassLink changed its keys a moment ago",
         "SmartPass could not check this sign-in yet: ClassLink has just started signing with a new key.",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -150,9 +151,15 @@ def issue_login_code(stores: Stores, person: Person, code_challenge: str | None 
     return IssuedCode(code, cookie)
 
 
+# RFC 7636 §4.1: 43 to 128 characters of [A-Za-z0-9-._~].
+CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+
+
 def _bound_to_this_client(login: LoginCode, cookie: str | None, code_verifier: str | None) -> bool:
     if login.code_challenge:
-        return bool(code_verifier) and hmac.compare_digest(s256(str(code_verifier)), login.code_challenge)
+        if not code_verifier or not CODE_VERIFIER.fullmatch(code_verifier):
+            return False
+        return hmac.compare_digest(s256(code_verifier), login.code_challenge)
     if login.binding_hash:
         return bool(cookie) and hmac.compare_digest(_hash(str(cookie)), login.binding_hash)
     return False  # a code bound to nobody is redeemed by nobody
