@@ -125,9 +125,24 @@ def test_a_deny_statement_may_use_wildcards_and_not_action_is_refused() -> None:
     assert wildcard_problems({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}) != []
 
 
+def _arn(value: Any) -> str:
+    """A managed policy's ARN, written plainly or as `!Sub arn:${AWS::Partition}:...`."""
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    return str(text).replace("${AWS::Partition}", "aws")
+
+
 def test_roles_carry_only_the_managed_policies_sam_attaches_itself() -> None:
     for logical, role in resources_of_type(TRANSFORMED, "AWS::IAM::Role").items():
-        assert set(role["Properties"].get("ManagedPolicyArns", [])) <= SAM_MANAGED_POLICIES, logical
+        arns = {_arn(a) for a in role["Properties"].get("ManagedPolicyArns", [])}
+        assert arns <= SAM_MANAGED_POLICIES, logical
+
+
+def test_no_role_may_receive_from_or_delete_on_every_queue() -> None:
+    """The managed AWSLambdaSQSQueueExecutionRole that SAM attaches for an SQS event grants
+    receive and delete on every queue: the worker has a role of its own, scoped to its queue."""
+    for logical, role in resources_of_type(TRANSFORMED, "AWS::IAM::Role").items():
+        arns = {_arn(a) for a in role["Properties"].get("ManagedPolicyArns", [])}
+        assert "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole" not in arns, logical
     assert resources_of_type(TRANSFORMED, "AWS::IAM::ManagedPolicy") == {}
 
 
@@ -279,7 +294,13 @@ ALLOWED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("secretsmanager:GetSecretValue", "DistrictLinkSigningKeySecret"),
         ("ssm:GetParameter", "DistrictLinkPublicKeysParameter"),
         ("ssm:PutParameter", "DistrictLinkPublicKeysParameter"),
-        ("sqs:SendMessage*", "SyncQueue"),  # continuations and waits
+        # its own queue only (a role of its own, not SAM's SQS execution role): read and deleted by
+        # the event source mapping, continuations and waits sent back to it
+        *{
+            (f"sqs:{a}", "SyncQueue")
+            for a in ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility", "GetQueueAttributes")
+        },
+        ("sqs:SendMessage", "SyncQueue"),
         ("sns:Publish", "OperatorTopic"),
         ("kms:GenerateDataKey", "NotificationTopicKey"),
         ("kms:Decrypt", "NotificationTopicKey"),
