@@ -173,9 +173,19 @@ def test_the_worker_keeps_every_roster_write_but_delete_and_the_sso_function_onl
         if owner == "SsoCallbackFunctionRole"
     ]
     assert sorted(sorted(as_list(s["Action"])) for s in sso) == [
-        ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"],  # the user (with the district), the sign-in
+        ["dynamodb:BatchGetItem"],  # the user, with the district
         ["dynamodb:Query"],  # by ClassLink UserId, on the index only
+        ["dynamodb:UpdateItem"],  # the sign-in recorded
     ]
+    (update,) = [s for s in sso if as_list(s["Action"]) == ["dynamodb:UpdateItem"]]
+    # Only the ClassLink UserId and the login time (with the key), and no other attribute returned.
+    assert update["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"] == [
+        "tenant_id",
+        "sourced_id",
+        "classlink_user_id",
+        "last_login_at",
+    ]
+    assert "ALL_NEW" not in update["Condition"]["StringEqualsIfExists"]["dynamodb:ReturnValues"]
     (query,) = [s for s in sso if as_list(s["Action"]) == ["dynamodb:Query"]]
     assert query["Resource"] == {"Fn::Sub": "${RosterUsersTable.Arn}/index/by_classlink_user_id"}
     for table in ROSTER_TABLES:

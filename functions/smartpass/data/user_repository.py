@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from pynamodb.constants import NONE
 from pynamodb.exceptions import UpdateError
 
 from smartpass.data import changes as wire
 from smartpass.data.districts import District
 from smartpass.data.multi_get import ItemKey, get_items
+from smartpass.data.pynamodb_internals import table_connection
 from smartpass.data.roster import RosterUser
 
 
@@ -75,8 +77,13 @@ class DynamoUsers:
         )
 
     def record_sign_in(self, user: RosterUser, classlink_user_id: str, at: datetime) -> bool:
+        # ReturnValues NONE (PynamoDB's Model.update asks for ALL_NEW): the SSO function's IAM grant
+        # lets it write these two attributes of a user and nothing else, which DynamoDB enforces
+        # only for an update that returns no other attribute (dynamodb:Attributes).
         try:
-            user.update(
+            table_connection(RosterUser).update_item(
+                user.tenant_id,
+                user.sourced_id,
                 actions=[
                     RosterUser.classlink_user_id.set(classlink_user_id),
                     RosterUser.last_login_at.set(at),
@@ -86,9 +93,11 @@ class DynamoUsers:
                     RosterUser.classlink_user_id.does_not_exist()
                     | (RosterUser.classlink_user_id == classlink_user_id)
                 ),
+                return_values=NONE,
             )
         except UpdateError as exc:
             if wire.condition_failed(exc):
                 return False
             raise
+        user.classlink_user_id, user.last_login_at = classlink_user_id, at
         return True
