@@ -6,14 +6,12 @@ who is signed in. Not part of the backend: in AWS the app lives at SmartPassAppU
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from local_stack.http_server import LoopbackServer
 from smartpass_aws.http_headers import html_headers
 
 APP_PATH = "/app"
@@ -52,21 +50,15 @@ class AppServer:
     def __init__(self, api_url: str, host: str = "127.0.0.1", port: int = 0) -> None:
         self.page = app_page(api_url)
         self.headers = html_headers(self.page, connect_src=api_url)  # as the real app's host should
-        self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
-        self.origin = f"http://{host}:{self._server.server_port}"
+        self._http = LoopbackServer(self._wsgi, "app-page", host, port)
+        self.origin = self._http.origin
         self.url = f"{self.origin}{APP_PATH}"
-        self._thread = threading.Thread(
-            target=functools.partial(self._server.serve_forever, poll_interval=0.05),
-            name="app-page",
-            daemon=True,
-        )
 
     def start(self) -> None:
-        self._thread.start()
+        self._http.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = Request(environ).path

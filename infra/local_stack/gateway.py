@@ -5,18 +5,16 @@ AWS_IAM authorizer answers 403 to a request without a valid SigV4 signature, as 
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from local_stack.cors import CorsRules
 from local_stack.functions import LocalFunction
+from local_stack.http_server import LoopbackServer
 from local_stack.lambda_events import http_api_event
 from local_stack.sigv4 import IamAuthorizer, SignedRequest
 
@@ -44,20 +42,14 @@ class HttpGateway:
     def __init__(self, routes: list[Route], host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes = routes
         self.cors: CorsRules | None = None  # the template's CorsConfiguration, set when wired
-        self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
-        self.url = f"http://{host}:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=functools.partial(self._server.serve_forever, poll_interval=0.05),
-            name="http-gateway",
-            daemon=True,
-        )
+        self._http = LoopbackServer(self._wsgi, "http-gateway", host, port)
+        self.url = self._http.origin
 
     def start(self) -> None:
-        self._thread.start()
+        self._http.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)

@@ -408,3 +408,18 @@ def fake_stores() -> Stores:
         login_states=FakeLoginStates(),
         login_codes=FakeLoginCodes(),
     )
+
+
+def rostered_user(stores: Stores, tenant_id: str, sourced_id: str, **fields: Any) -> None:
+    """A rostered, active student as a sync would have stored it (fields override), for the
+    sign-in's and the operators' rules."""
+    assert isinstance(stores.users, FakeUsers)
+    defaults: dict[str, Any] = {
+        "role": "student",
+        "app_role": "student",
+        "given_name": "Ada",
+        "family_name": "Quill",
+        "content_hash": "0a",
+        "active": True,
+    }
+    stores.users.put(RosterUser(tenant_id, sourced_id, **{**defaults, **fields}))

@@ -10,10 +10,9 @@ from typing import Any
 from smartpass.classlink.oidc import MyInfo
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District
-from smartpass.data.roster import RosterUser
 from smartpass.data.stores import Stores
 from smartpass.sso.identity import Person, Refusal, resolve_person
-from tests.fakes.stores import FakeDistricts, FakeUsers, fake_stores
+from tests.fakes.stores import FakeDistricts, fake_stores, rostered_user
 
 TENANT = "3030"
 
@@ -26,16 +25,7 @@ def _stores() -> Stores:
 
 
 def _user(stores: Stores, sourced_id: str, **fields: Any) -> None:
-    assert isinstance(stores.users, FakeUsers)
-    defaults: dict[str, Any] = {
-        "role": "student",
-        "app_role": "student",
-        "given_name": "A",
-        "family_name": "B",
-        "content_hash": "00",
-        "active": True,
-    }
-    stores.users.put(RosterUser(TENANT, sourced_id, **{**defaults, **fields}))
+    rostered_user(stores, TENANT, sourced_id, **fields)
 
 
 def _info(sourced_id: str = "s-1", user_id: int = 77) -> MyInfo:

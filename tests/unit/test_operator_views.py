@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from smartpass.data.districts import District, RunSummary
-from smartpass.data.roster import RosterOrg, RosterUser
+from smartpass.data.roster import RosterOrg
 from smartpass.data.stores import Stores
 from smartpass.data.sync_runs import SyncKind, SyncRun, make_run_id
 from smartpass.operations.held_runs import list_held_runs
 from smartpass.operations.signin_check import School, check_sign_in
-from tests.fakes.stores import FakeDistricts, FakeRoster, FakeUsers, fake_stores
+from tests.fakes.stores import FakeDistricts, FakeRoster, fake_stores, rostered_user
 
 TENANT = "6060"
 NIGHT = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -35,17 +35,7 @@ def _district(stores: Stores, tenant_id: str = TENANT, **fields: Any) -> None:
 
 
 def _user(stores: Stores, sourced_id: str, **fields: Any) -> None:
-    assert isinstance(stores.users, FakeUsers)
-    rostered: dict[str, Any] = {
-        "role": "student",
-        "app_role": "student",
-        "given_name": "Ada",
-        "family_name": "Quill",
-        "content_hash": "0a",
-        "active": True,
-        "last_run_id": _run_id(0, SyncKind.INITIAL),
-    }
-    stores.users.put(RosterUser(TENANT, sourced_id, **{**rostered, **fields}))
+    rostered_user(stores, TENANT, sourced_id, **{"last_run_id": _run_id(0, SyncKind.INITIAL), **fields})
 
 
 def _school(stores: Stores, sourced_id: str, name: str) -> None:

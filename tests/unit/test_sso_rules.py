@@ -22,7 +22,7 @@ from smartpass.sso import launch
 from smartpass.sso.callback import BOUNCE_COOKIE, SsoConfig, finish_login, start_login
 from smartpass.sso.identity import Person, Refusal, resolve_person
 from smartpass.sso.launch import StateTaken
-from tests.fakes.stores import FakeDistricts, FakeLoginStates, FakeUsers, fake_stores
+from tests.fakes.stores import FakeDistricts, FakeLoginStates, FakeUsers, fake_stores, rostered_user
 
 TENANT = "5150"
 USER_ID = "900001"  # the ClassLink UserId my/info names
@@ -45,16 +45,7 @@ def _users(stores: Stores) -> FakeUsers:
 
 
 def _user(stores: Stores, sourced_id: str, **fields: Any) -> None:
-    rostered: dict[str, Any] = {
-        "role": "student",
-        "app_role": "student",
-        "given_name": "Ada",
-        "family_name": "Quill",
-        "content_hash": "0a",
-        "active": True,
-        "org_sourced_ids": ["school-1"],
-    }
-    _users(stores).put(RosterUser(TENANT, sourced_id, **{**rostered, **fields}))
+    rostered_user(stores, TENANT, sourced_id, **{"org_sourced_ids": ["school-1"], **fields})
 
 
 def _stored(stores: Stores, sourced_id: str) -> RosterUser:
