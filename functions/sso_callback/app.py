@@ -17,6 +17,7 @@ from smartpass.settings import get_settings
 from smartpass.sso.callback import finish_login, start_login
 from smartpass.sso.launch import InvalidCodeChallenge, InvalidReturnPath, checked_code_challenge
 from smartpass_aws.http_headers import secured
+from sso_callback import snapshot
 from sso_callback.responses import callback_redirect, login_redirect, refuse, request_cookies
 from sso_callback.services import oidc, sso_config
 from sso_callback.session_routes import session_routes
@@ -24,6 +25,7 @@ from sso_callback.session_routes import session_routes
 settings = get_settings()
 bind_tables(settings)
 stores = dynamo_stores()
+snapshot.install(settings)  # SnapStart: primed at init, renewed in each restored copy
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from local_stack.template import function_property, load_template, resources_of_type
-from tests.infra.iam import as_list, wildcard_problems
+from tests.infra.iam import as_list, sam_transform, wildcard_problems
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -344,3 +344,19 @@ def test_a_token_endpoint_refusing_our_client_raises_an_alarm_within_a_minute() 
     assert alarm["Dimensions"] == [{"Name": "service", "Value": GLOBAL_ENV["POWERTOOLS_SERVICE_NAME"]}]
     assert (alarm["Statistic"], int(alarm["Period"]), alarm["Threshold"]) == ("Sum", 60, 0)
     assert alarm["AlarmActions"] == [{"Ref": "OperatorTopic"}]
+
+
+def test_the_sso_function_runs_from_a_snapstart_snapshot_through_its_alias() -> None:
+    """The cold start decided (docs/decisions.md): SnapStart on published versions, and every SSO
+    route of the HTTP API invokes the alias (an unpublished $LATEST has no snapshot)."""
+    props = RESOURCES["SsoCallbackFunction"]["Properties"]
+    assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"} and props["AutoPublishAlias"] == "live"
+    transformed = sam_transform(TEMPLATE)
+    (api,) = [r for r in transformed["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    routes = {
+        (path, method): spec["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        for path, methods in api["Properties"]["Body"]["paths"].items()
+        for method, spec in methods.items()
+        if path.startswith(("/sso", "/.well-known"))
+    }
+    assert len(routes) == 4 and all("${SsoCallbackFunctionAliaslive}" in uri for uri in routes.values())
