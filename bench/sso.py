@@ -15,8 +15,10 @@
    tracing on as `Tracing: Active` deploys it): outside Lambda the X-Ray SDK builds a sampler
    with its own botocore client at import, which Lambda never does, and that alone added
    about 180 ms to the figure this benchmark used to report.
-Prints one JSON line; `--save` writes bench/results/sso.json. Goals: p99 < 50 ms; cold import
-at most 1.5x the bare `import boto3`.
+Prints one JSON line; `--save` writes bench/results/sso.json. Goals (the cold start decided: the
+function runs from a SnapStart snapshot): p99 < 50 ms; our own code adds at most 0.35 times a
+bare `import boto3` over the libraries' floor; the first sign-in after init at most 1.5 times the
+warm p50.
 """
 
 from __future__ import annotations
@@ -193,12 +195,21 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stack.stop()
         sandbox.stop()
+    # What our code adds to the cold import beyond the libraries', in bare `import boto3`s; and how
+    # much slower the first sign-in after init is than a warm one.
+    own_over_floor = round(
+        (imports["sso_function_seconds"] - imports["libraries_only_seconds"]) / imports["bare_boto3_seconds"],
+        2,
+    )
+    first_over_warm = round(latency["own_ms"]["first_call"] / latency["own_ms"]["p50"], 2)
     result = {
         "benchmark": "sso",
         "callback": latency,
         "cold_import": imports,
-        "goals": {"p99_ms": 50, "import_ratio": 1.5},
-        "goals_met": latency["own_ms"]["p99"] < 50 and imports["ratio"] <= 1.5,
+        "goals": {"p99_ms": 50, "own_code_over_floor": 0.35, "first_over_warm_p50": 1.5},
+        "own_code_over_floor": own_over_floor,
+        "first_over_warm_p50": first_over_warm,
+        "goals_met": latency["own_ms"]["p99"] < 50 and own_over_floor <= 0.35 and first_over_warm <= 1.5,
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
     }

@@ -20,6 +20,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 
+from smartpass.data.districts import District
+from smartpass.data.login import LoginCode, LoginState
+from smartpass.data.pynamodb_internals import open_connection
+from smartpass.data.roster import RosterUser
 from smartpass.data.tables import bind_tables
 from smartpass.settings import Settings
 from sso_callback.services import oidc
@@ -33,16 +37,19 @@ except ImportError:  # not the Lambda runtime: no snapshot is ever taken or rest
 
 
 def prime(settings: Settings) -> None:
-    """At init: the ClassLink client and its HTTP session, made before the first sign-in."""
+    """At init (and again after a restore): the ClassLink client and its HTTP session, and the
+    DynamoDB client a sign-in's first request would make. Nothing is sent anywhere."""
     oidc()
+    for model in (District, RosterUser, LoginState, LoginCode):
+        open_connection(model)
 
 
 def renew(settings: Settings) -> None:
     """In a copy restored from the snapshot, before its first request."""
     oidc.cache_clear()
     parameters.clear_caches()
-    bind_tables(settings)  # each model drops its connection; a new one is made on first use
-    oidc()
+    bind_tables(settings)  # each model drops the snapshot's connection...
+    prime(settings)  # ...and new ones are made before the first request
 
 
 def install(settings: Settings) -> None:

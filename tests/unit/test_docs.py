@@ -152,8 +152,10 @@ def _measured(data: Any, key: str = "") -> Iterator[int | float]:
 
 def _spellings(value: int | float) -> set[str]:
     spelled = {str(value), f"{value:,}"}
-    if isinstance(value, float) and value >= 1 and round(value, 1) != value:
-        spelled.add(f"{value:,.1f}")  # a figure rounded for prose is still a copy
+    # A figure rounded for prose is still a copy; below 10 its one-decimal spelling would be any
+    # small number ("OneRoster 1.2"), so only the exact one counts there.
+    if isinstance(value, float) and value >= 10 and round(value, 1) != value:
+        spelled.add(f"{value:,.1f}")
     return spelled
 
 

@@ -7,6 +7,7 @@ an upgrade is a decision to read this file again, not a surprise in production).
   shared session loads it once (botocore clients made from it are thread-safe). It reaches into
   `Model._get_connection` and the connection's per-thread `_local`.
 - `forget_connection`: a model bound to another table drops its cached `_connection`.
+- `open_connection`: a model's botocore client made ahead of its first request (SnapStart's init).
 - `table_connection`: the model's TableConnection, for the low-level projected Query the sync uses
   to read a partition's (sourcedId, hash, active) without building model objects.
 - `wire_key` and `dispatch`: a key in DynamoDB's JSON and a raw call (BatchGetItem across two
@@ -45,6 +46,11 @@ class SharedSession(Model):
 def forget_connection(model: type[Model]) -> None:
     """Drop a connection made for another table or endpoint (a model bound again)."""
     model._connection = None
+
+
+def open_connection(model: type[Model]) -> None:
+    """The model's botocore client made now (no request is sent): what a first request would make."""
+    _ = model._get_connection().connection.client
 
 
 def table_connection(model: type[Model]) -> TableConnection:
