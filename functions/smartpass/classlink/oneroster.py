@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
@@ -105,6 +106,18 @@ class Page:
     limit: int
     total: int | None  # x-total-count, when the server sends it
     perm_rev: str | None  # x-perm-rev, when the server sends it
+    # The OneRoster `Link` header (B3: next, last, first, prev), when the server sends one: the
+    # offset its `next` link names, or None on the last page.
+    linked: bool = False
+    next_offset: int | None = None
+
+    @property
+    def following_offset(self) -> int:
+        """Where the next page starts: what the server's `next` link says, else this page's
+        offset plus the rows that arrived (a server may cap pages below the limit asked for)."""
+        if self.next_offset is not None and self.next_offset > self.offset:
+            return self.next_offset
+        return self.offset + len(self.rows)
 
 
 @dataclass
@@ -212,6 +225,8 @@ class OneRosterClient:
                 limit=limit,
                 total=_int_header(response, "x-total-count"),
                 perm_rev=response.headers.get("x-perm-rev"),
+                linked="link" in response.headers,
+                next_offset=_next_offset(response),
             )
 
     def _get(self, path: str, params: dict[str, str | int], statuses: frozenset[int]) -> requests.Response:
@@ -305,6 +320,16 @@ def _envelope(response: requests.Response, endpoint: str, envelope: str) -> list
         raise InvalidResponse(f"OneRoster /{endpoint} returned no {envelope!r} array", 200)
     # Rows that are not objects stay in the page: the caller reports them as invalid records.
     return rows
+
+
+def _next_offset(response: requests.Response) -> int | None:
+    url = response.links.get("next", {}).get("url")
+    if not url:
+        return None
+    try:
+        return int(parse_qs(urlsplit(url).query)["offset"][0])
+    except (KeyError, ValueError):
+        return None
 
 
 def _int_header(response: requests.Response, name: str) -> int | None:

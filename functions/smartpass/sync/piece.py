@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from smartpass.classlink.http import ClassLinkError
-from smartpass.classlink.oneroster import AccessRevoked, OneRosterClient, OutOfTime
+from smartpass.classlink.oneroster import AccessRevoked, OneRosterClient, OutOfTime, Page
 from smartpass.data.base import plain_map, utcnow
 from smartpass.data.districts import District
 from smartpass.data.stores import Stores
@@ -135,8 +135,8 @@ class Piece:
                     pull.apply(page)
                     self.pages_done += 1
                     self.slowest_page = max(self.slowest_page, time.monotonic() - started)
-                    offset += page_size
-                    if self._last_page(page.rows, page_size, offset, pull, before):
+                    offset = page.following_offset
+                    if self._last_page(page, offset, pull, before):
                         break
                 self.findings += pull.finish_pull()
             except InconsistentPull as exc:
@@ -159,16 +159,20 @@ class Piece:
             return None
 
     @staticmethod
-    def _last_page(rows: list[Any], page_size: int, offset: int, pull: CollectionPull, before: int) -> bool:
-        """With a total, page until the offset passes it (a server may cap pages below the
-        limit); without one, until a short page. A page that brings nothing new ends the pull
-        either way (a server ignoring `offset` would otherwise be paged forever); the
-        completeness check then says whether the pull is whole."""
-        if not rows or pull.distinct + pull.unidentified == before:
+    def _last_page(page: Page, offset: int, pull: CollectionPull, before: int) -> bool:
+        """Pages advance by the rows that arrived, since a server may cap a page below the
+        limit asked for. With a total, page until the offset reaches it; else by the server's
+        `Link` header when it sends one; else until a page comes back empty (a short page may
+        be a capped one). A page that brings nothing new ends the pull either way (a server
+        ignoring `offset` would otherwise be paged forever); the completeness check then says
+        whether the pull is whole."""
+        if not page.rows or pull.distinct + pull.unidentified == before:
             return True
         if pull.total is not None:
             return offset >= pull.total
-        return len(rows) < page_size
+        if page.linked:
+            return page.next_offset is None
+        return False
 
     def _absorb(self, name: str, pull: CollectionPull) -> None:
         """Add what a pull object did to the run's record, once."""
