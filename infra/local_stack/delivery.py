@@ -10,8 +10,9 @@ times (Lambda waits about 1 and 2 minutes between them; here they follow at once
 OnFailure destination receives Lambda's invocation record.
 
 An SQS source delivers up to its ScalingConfig.MaximumConcurrency batches at once, each on its
-own thread (see functions.py for what running them in one process means); without that setting
-it delivers one batch at a time.
+own thread, each thread taking the next batch as soon as its invocation ends (see functions.py
+for what running them in one process means); without that setting it delivers one batch at a
+time.
 """
 
 from __future__ import annotations
@@ -112,8 +113,11 @@ class SqsSource:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def poll(self, wait_seconds: int = 0) -> int:
-        """Receive up to `max_concurrency` batches and deliver them at once, one thread each.
-        Returns the number of records handed to the function, once every invocation is over."""
+        """Deliver until the queue has nothing visible: up to `max_concurrency` lanes, each on
+        its own thread, each taking the next batch as soon as its invocation is over (as Lambda's
+        pollers keep MaximumConcurrency invocations busy, rather than waiting for the slowest
+        of a round). Returns the number of records handed to the function, once every
+        invocation is over."""
         batches: list[list[dict[str, Any]]] = []
         while len(batches) < self.max_concurrency:
             messages = self._receive(wait_seconds if not batches else 0)
@@ -121,12 +125,20 @@ class SqsSource:
                 break
             batches.append(messages)
         if len(batches) == 1:
-            self._deliver(batches[0])
-        elif batches:
-            prefix = f"sqs-{self.function.logical_id}"
-            with ThreadPoolExecutor(len(batches), thread_name_prefix=prefix) as pool:
-                list(pool.map(self._deliver, batches))  # re-raises what a delivery raised
-        return sum(len(batch) for batch in batches)
+            return self._lane(batches[0])
+        if not batches:
+            return 0
+        prefix = f"sqs-{self.function.logical_id}"
+        with ThreadPoolExecutor(len(batches), thread_name_prefix=prefix) as pool:
+            return sum(pool.map(self._lane, batches))  # re-raises what a delivery raised
+
+    def _lane(self, batch: list[dict[str, Any]]) -> int:
+        delivered = 0
+        while batch:
+            self._deliver(batch)
+            delivered += len(batch)
+            batch = self._receive(0)
+        return delivered
 
     def _receive(self, wait_seconds: int) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(

@@ -48,3 +48,14 @@ def remaining_time(event: dict[str, Any], context: Any) -> list[int]:
 
 def fail_every_record(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+
+def slow_first(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Message n=0 takes a second; the others return at once. Records the order they end in."""
+    body = event["Records"][0]["body"]
+    if '"n": 0' in body:
+        time.sleep(1.0)
+    shared = _shared()
+    with shared["lock"]:
+        shared["ended"].append(body)
+    return {"batchItemFailures": []}

@@ -112,6 +112,19 @@ def test_no_more_than_maximum_concurrency_run_at_once_and_instances_are_reused(
     assert source.deleted == 7 and function.peak_concurrency == 2 and function.instances == 2
 
 
+def test_a_slow_invocation_does_not_hold_back_the_other_lanes(stack: LocalStack, scratch_queue: str) -> None:
+    # As Lambda's pollers do: a lane whose invocation ends takes the next batch at once, rather
+    # than the whole round waiting for its slowest invocation.
+    function = _probe_function("slow_first", maximum_concurrency=2)
+    local_probe.SHARED.update(lock=threading.Lock(), ended=[])
+    _send(stack, scratch_queue, 6)
+    source = _source(stack, function, scratch_queue)
+    assert source.poll() == 6
+    ended = local_probe.SHARED["ended"]
+    assert len(ended) == 6 and '"n": 0' in ended[-1], ended
+    assert function.peak_concurrency == 2
+
+
 def test_a_function_without_a_concurrency_limit_runs_one_invocation_at_a_time(
     stack: LocalStack, scratch_queue: str
 ) -> None:
