@@ -79,6 +79,10 @@ bench: $(STAMP)
 bench-sync: $(STAMP)
 	$(BIN)/python -m bench.sync $(or $(ARGS),--users 10000 --churn 0.01)
 
+# The fleet benchmark (one night of many districts): ARGS="--districts 1000 --save" keeps its figures.
+bench-fleet: $(STAMP)
+	$(BIN)/python -m bench.fleet $(or $(ARGS),--districts 50 --users-per-district 200)
+
 # Benchmark tables in docs/benchmarks.md are generated from bench/results/*.json.
 docs: $(STAMP)
 	$(BIN)/python -m bench.docs

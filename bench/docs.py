@@ -261,6 +261,60 @@ def render_suite(path: Path, data: dict[str, Any]) -> list[str]:
     return ["### Test suite from a clean clone", "", _source(path, data), "", *table(header, rows), "", goal]
 
 
+def render_fleet(path: Path, data: dict[str, Any]) -> list[str]:
+    latency, cap = data["classlink_latency"], data["cap"]
+    rows: list[Row] = [
+        (
+            "districts (users; largest district)",
+            f"{fmt(data['districts'])} ({fmt(data['users'])}; {fmt(data['largest_district_users'])})",
+        ),
+        ("the night's makespan", fmt(data["makespan_seconds"], "s")),
+        (
+            "succeeded / failed / held / not run",
+            " / ".join(fmt(data[k]) for k in ("succeeded", "failed", "held", "not_run")),
+        ),
+        ("districts with two runs at once", fmt(data["duplicates_run_at_once"])),
+        ("ClassLink requests", fmt(data["classlink_requests"])),
+        (
+            "most ClassLink requests in flight (cap)",
+            f"{fmt(data['max_in_flight_classlink'])} ({fmt(cap['fleet'])})",
+        ),
+        (
+            "most in flight for one district (cap)",
+            f"{fmt(data['max_in_flight_per_district'])} ({fmt(cap['per_district'])})",
+        ),
+        (
+            "ClassLink latency injected",
+            f"{fmt(latency['per_request_ms'], 'ms')} per request + "
+            f"{fmt(latency['per_row_ms'], 'ms')} per row",
+        ),
+        (
+            "records changed; DynamoDB items written",
+            f"{fmt(data['changed_records'])}; {fmt(data['dynamodb_writes'])}",
+        ),
+        ("worker CPU per 1,000 rows", fmt(data["worker_cpu_per_1000_rows_seconds"], "s")),
+    ]
+    lines = ["### Fleet: one night", "", _source(path, data), "", *pairs(rows)]
+    projection = data.get("projection")
+    if projection:
+        projected: list[Row] = [
+            ("districts (users)", f"{fmt(projection['districts'])} ({fmt(projection['users'])})"),
+            (
+                "makespan (goal: under 1 hour)",
+                f"{fmt(projection['makespan_seconds'], 's')} (met: {fmt(projection['goal_met'])})",
+            ),
+            ("longest single district", fmt(projection["longest_district_seconds"], "s")),
+            ("ClassLink requests", fmt(projection["classlink_requests"])),
+            ("Lambda GB-seconds", fmt(projection["lambda_gb_seconds"])),
+            (
+                "DynamoDB read / write request units",
+                f"{fmt(projection['dynamodb_read_units'])} / {fmt(projection['dynamodb_write_units'])}",
+            ),
+        ]
+        lines += ["", "Projected to a full night (model: `bench/fleet_model.py`):", "", *pairs(projected)]
+    return lines
+
+
 def _flatten(data: Any, prefix: str = "") -> list[Row]:
     if isinstance(data, dict):
         return [row for key, value in data.items() for row in _flatten(value, f"{prefix}{key}.")]
@@ -284,6 +338,7 @@ RENDERERS: list[tuple[int, Callable[[Path, dict[str, Any]], bool], Renderer]] = 
     (3, lambda p, d: d.get("benchmark") == "ops-districts-list", render_ops_districts),
     (4, lambda p, d: p.name == "sandbox_large_district.json", render_sandbox),
     (5, lambda p, d: d.get("benchmark") == "suite", render_suite),
+    (6, lambda p, d: d.get("benchmark") == "fleet", render_fleet),
 ]
 
 
