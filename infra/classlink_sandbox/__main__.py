@@ -2,8 +2,8 @@
 
 Prints one JSON line (event classlink_sandbox_ready) with its base URLs, the partner API key, the
 admin token, the OAuth2 client (`oauth_client`: client_id, client_secret, redirect_uris; always
-registered) and each generated tenant's ids and credentials, then serves until Ctrl-C or SIGTERM
-(both stop it cleanly with exit code 0).
+registered), the paging and latency in force and each generated tenant's ids and credentials, then
+serves until Ctrl-C or SIGTERM (both stop it cleanly with exit code 0).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import threading
 from types import FrameType
 
 from classlink_sandbox.generator import DistrictSpec
+from classlink_sandbox.latency import Latency
+from classlink_sandbox.paging import ALL, Paging
 from classlink_sandbox.server import SandboxServer
 
 PROG = "python -m classlink_sandbox"
@@ -54,7 +56,36 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--client-secret", default=None, help="the OAuth2 client's client_secret (default: a random one)"
     )
+    _serving_options(parser)
     return parser
+
+
+def _serving_options(parser: argparse.ArgumentParser) -> None:
+    """How pages are shaped and how long answers take, for every tenant (the admin routes
+    /admin/paging, /admin/tenants/{id}/paging and /admin/latency change them while serving)."""
+    parser.add_argument(
+        "--page-cap",
+        type=int,
+        default=None,
+        metavar="ROWS",
+        help="OneRoster pages hold at most ROWS rows whatever `limit` asks (x-count and "
+        "x-total-count stay right); default: no cap",
+    )
+    parser.add_argument(
+        "--link-headers",
+        action="store_true",
+        help='send the OneRoster Link header (rel="next" absent on the last page, "last", "first", "prev")',
+    )
+    parser.add_argument("--no-total-count", action="store_true", help="leave x-total-count out of pages")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="wait this long on every OneRoster answer (default 0)"
+    )
+    parser.add_argument(
+        "--latency-per-row-ms",
+        type=float,
+        default=0.0,
+        help="and this long more for each row in the answer (default 0)",
+    )
 
 
 def _stop_on_sigterm() -> None:
@@ -68,9 +99,18 @@ def _stop_on_sigterm() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.page_cap is not None and args.page_cap < 1) or min(args.latency_ms, args.latency_per_row_ms) < 0:
+        parser.error("--page-cap must be at least 1 and latencies at least 0")
     _stop_on_sigterm()
     server = SandboxServer(port=args.port).start()
+    server.world.paging = Paging(
+        page_cap={} if args.page_cap is None else {ALL: args.page_cap},
+        link_headers=args.link_headers,
+        total_count=not args.no_total_count,
+    )
+    server.world.latency = Latency(args.latency_ms, args.latency_per_row_ms)
     try:
         for i in range(args.districts):
             server.add_district(

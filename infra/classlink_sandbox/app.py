@@ -15,6 +15,8 @@ Admin routes (header `X-Sandbox-Admin: <admin_token>`, JSON bodies):
   POST|GET|DELETE /admin/faults, POST /admin/keys/rotate, POST /admin/pkce
   POST /admin/id-token-claims         {"mode": "standard"} issues id_tokens with the standard OIDC
                                       claims only (A4), "classlink" (default) adds classLink_*
+  GET|PUT|DELETE /admin/paging, /admin/tenants/{id}/paging, GET|PUT /admin/latency,
+  GET|DELETE /admin/traffic           serving settings and measures (serving_admin.py)
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from classlink_sandbox.generator import DistrictSpec, generate
 from classlink_sandbox.oauth1 import OAuth1Error, Verifier
 from classlink_sandbox.oidc import OAuthError, OidcProvider
 from classlink_sandbox.oneroster import OneRosterError, QueryEngine, related_ids
+from classlink_sandbox.paging import page_headers
+from classlink_sandbox.serving_admin import serving_route
 from classlink_sandbox.world import Tenant, World
 
 ONEROSTER_PREFIX = "/ims/oneroster/v1p1/"
@@ -112,10 +116,17 @@ class SandboxApp:
     # ------------------------------------------------------------------ WSGI
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        # The raw path keeps %2F in proxy application ids, as ClassLink expects them verbatim.
-        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
-        raw_path = urlsplit(raw_uri).path
+        raw_path = _raw_path(request)
         self.requests_served += 1
+        oneroster, tenant_id = self._traffic_of(raw_path)
+        if not oneroster:
+            return self._answer(request, raw_path, environ, start_response)
+        with self.world.traffic.oneroster(tenant_id):
+            return self._answer(request, raw_path, environ, start_response)
+
+    def _answer(
+        self, request: Request, raw_path: str, environ: dict[str, Any], start_response: Any
+    ) -> Iterable[bytes]:
         try:
             response = self.dispatch(request, raw_path)
         except OneRosterError as exc:
@@ -124,6 +135,26 @@ class SandboxApp:
             _drop_connection(environ)
             return []
         return response(environ, start_response)
+
+    def _traffic_of(self, raw_path: str) -> tuple[bool, int | None]:
+        """Whether a request is a OneRoster read (proxy or direct), and its tenant when known;
+        counts a Partner API request as it goes."""
+        if raw_path.startswith("/partner/applications"):
+            self.world.traffic.partner()
+            return False, None
+        if raw_path.startswith("/partner/"):
+            app_id, _, rest = raw_path[len("/partner/") :].partition("/")
+            with self.world.lock:
+                tenant = self.world.tenant_by_application_id(app_id)
+        elif raw_path.startswith("/tenants/"):
+            slug, _, rest = raw_path[len("/tenants/") :].partition("/")
+            with self.world.lock:
+                tenant = self.world.tenant_by_slug(slug)
+        else:
+            return False, None
+        if not ("/" + rest).startswith(ONEROSTER_PREFIX):
+            return False, None
+        return True, None if tenant is None else tenant.tenant_id
 
     def dispatch(self, request: Request, raw_path: str) -> Response:
         with self.world.lock:
@@ -210,33 +241,47 @@ class SandboxApp:
         parts = [unquote(p) for p in parts]
         if len(parts) == 2:
             envelope, record = self.engine.one(tenant, parts[0], parts[1], params)
+            self._wait_unlocked(self.world.latency.seconds(1))
             return _json({envelope: record}, headers={"x-perm-rev": str(tenant.perm_rev)})
         if len(parts) not in (1, 3):
             raise OneRosterError(404, "unknownobject", f"unknown endpoint {path}")
         endpoint = parts[-1]
         within = related_ids(tenant, parts[0], parts[1], endpoint) if len(parts) == 3 else None
-        return self._collection(tenant, endpoint, params, within)
+        response, rows = self._collection(request, tenant, endpoint, params, within)
+        self._wait_unlocked(self.world.latency.seconds(rows))
+        return response
 
     def _collection(
-        self, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None
-    ) -> Response:
+        self, request: Request, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None
+    ) -> tuple[Response, int]:
+        """A page and how many rows it holds, shaped by the tenant's paging and bent by a fault."""
         fault = self.faults.take(tenant.tenant_id, endpoint)
         early = self._early_fault(fault)
         if early is not None:
-            return early
+            return early, 0
         if fault and fault.kind == "perm_rev_change":
             tenant.perm_rev += 1
         if fault and fault.kind in ("duplicate_rows", "missing_rows"):
             shift = int(fault.params.get("rows", 1)) * (-1 if fault.kind == "duplicate_rows" else 1)
             params = {**params, "offset": str(max(0, int(params.get("offset", 0) or 0) + shift))}
-        page = self.engine.page(tenant, endpoint, params, within)
+        paging = self.world.paging_of(tenant)
+        page = self.engine.page(tenant, endpoint, params, within, cap=paging.cap_for(endpoint))
         rows, total = page.rows, page.total
         if _is(fault, "empty"):
             rows, total = [], 0
         if fault and fault.kind == "count_mismatch":
             total += int(fault.params.get("delta", 5))
-        headers = {"x-count": str(len(rows)), "x-total-count": str(total), "x-perm-rev": str(tenant.perm_rev)}
-        return _body({page.envelope: rows}, fault, headers)
+        headers = page_headers(
+            paging,
+            url=request.host_url.rstrip("/") + _raw_path(request),
+            params=params,
+            offset=page.offset,
+            limit=page.limit,
+            rows=len(rows),
+            total=total,
+            perm_rev=tenant.perm_rev,
+        )
+        return _body({page.envelope: rows}, fault, headers), len(rows)
 
     def _early_fault(self, fault: Fault | None) -> Response | None:
         """Faults that act before the data is read: an error status, a drop, a delay."""
@@ -247,13 +292,18 @@ class SandboxApp:
         if fault.kind == "drop":
             raise _Dropped
         if fault.kind == "slow":
-            # Let other requests through while this one waits, as a slow server would.
-            self.world.lock.release()
-            try:
-                time.sleep(float(fault.params.get("delay_seconds", 2)))
-            finally:
-                self.world.lock.acquire()
+            self._wait_unlocked(float(fault.params.get("delay_seconds", 2)))
         return None
+
+    def _wait_unlocked(self, seconds: float) -> None:
+        """Let other requests through while this one waits, as a slow server would."""
+        if seconds <= 0:
+            return
+        self.world.lock.release()
+        try:
+            time.sleep(seconds)
+        finally:
+            self.world.lock.acquire()
 
     def _fault_status(self, fault: Fault) -> Response:
         status = int(fault.kind.split("_")[1])
@@ -457,11 +507,15 @@ class SandboxApp:
             return _json({"error": "admin token required"}, 403)
         body = request.get_json(silent=True) or {}
         # Each handler answers the routes it owns (their paths do not overlap), else None.
-        for handler in (self._admin_faults, self._admin_tenants, self._admin_oidc):
+        for handler in (self._admin_faults, self._admin_tenants, self._admin_oidc, self._admin_serving):
             response = handler(request.method, path, body)
             if response is not None:
                 return response
         return _json({"error": "not_found"}, 404)
+
+    def _admin_serving(self, method: str, path: str, body: Any) -> Response | None:
+        answer = serving_route(self.world, method, path, body)
+        return None if answer is None else _json(answer[1], answer[0])
 
     def _admin_faults(self, method: str, path: str, body: Any) -> Response | None:
         if path != "/faults":
@@ -535,6 +589,14 @@ def _drop_connection(environ: dict[str, Any]) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+
+def _raw_path(request: Request) -> str:
+    """The path as the client sent it: it keeps %2F in proxy application ids, which ClassLink
+    expects verbatim."""
+    environ = request.environ
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
+    return urlsplit(raw_uri).path
 
 
 def _is(fault: Fault | None, kind: str) -> bool:

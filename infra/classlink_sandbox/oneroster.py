@@ -254,6 +254,8 @@ class Page:
     envelope: str
     rows: list[Record]
     total: int
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT  # the page size used: the limit asked for, capped
 
 
 class QueryEngine:
@@ -319,13 +321,21 @@ class QueryEngine:
         return self._cache_put(key, rows), collection
 
     def page(
-        self, tenant: Tenant, endpoint: str, params: dict[str, str], within: set[str] | None = None
+        self,
+        tenant: Tenant,
+        endpoint: str,
+        params: dict[str, str],
+        within: set[str] | None = None,
+        cap: int | None = None,
     ) -> Page:
+        """One page; `cap` is the most rows the server puts in a page whatever `limit` asks."""
         rows, collection = self.select(tenant, endpoint, params, within)
-        limit = min(_int_param(params, "limit", DEFAULT_LIMIT), MAX_LIMIT)
+        limit = min(_int_param(params, "limit", DEFAULT_LIMIT), MAX_LIMIT, cap or MAX_LIMIT)
         offset = _int_param(params, "offset", 0)
         chosen = rows[offset : offset + limit] if limit else []
-        return Page(collection, project(chosen, params.get("fields", ""), collection), len(rows))
+        return Page(
+            collection, project(chosen, params.get("fields", ""), collection), len(rows), offset, limit
+        )
 
     def one(
         self, tenant: Tenant, endpoint: str, sourced_id: str, params: dict[str, str]

@@ -77,4 +77,6 @@ class SandboxServer:
                 for c in self.world.clients.values()
             ],
             "tenants": [tenant_summary(t, self.base_url) for t in self.world.tenants.values()],
+            "paging": self.world.paging.as_json(),
+            "latency": self.world.latency.as_json(),
         }

@@ -15,6 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from classlink_sandbox.latency import Latency
+from classlink_sandbox.paging import Paging
+from classlink_sandbox.traffic import Traffic
+
 COLLECTIONS = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments")
 Record = dict[str, Any]
 # One number per Tenant object ever made: a tenant replaced under the same tenant_id starts at
@@ -60,6 +64,8 @@ class Tenant:
     serial: int = field(default_factory=lambda: next(_serials), compare=False)
     # The tenant's own OneRoster base for hrefs (https://<host>/ims/oneroster/v1p1).
     href_base: str = "https://sandbox-vn-v2.rosterserver.com/ims/oneroster/v1p1"
+    # How this tenant's server shapes its pages (paging.py); None: the World's default.
+    paging: Paging | None = None
 
     def touch(self) -> None:
         self.version += 1
@@ -100,6 +106,10 @@ class World:
     clients: dict[str, OAuthClient] = field(default_factory=dict)
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Serving settings and measures (replace a setting whole: requests read it without the lock).
+    paging: Paging = field(default_factory=Paging)  # for tenants without paging of their own
+    latency: Latency = field(default_factory=Latency)
+    traffic: Traffic = field(default_factory=Traffic)
     _next_row_id: int = 1100
 
     def add_tenant(self, tenant: Tenant) -> Tenant:
@@ -118,6 +128,9 @@ class World:
                 tenant.oneroster_application_id = quote(raw, safe="")
             self.tenants[tenant.tenant_id] = tenant
             return tenant
+
+    def paging_of(self, tenant: Tenant) -> Paging:
+        return tenant.paging if tenant.paging is not None else self.paging
 
     def tenant_by_application_id(self, escaped_id: str) -> Tenant | None:
         return next((t for t in self.tenants.values() if t.oneroster_application_id == escaped_id), None)
