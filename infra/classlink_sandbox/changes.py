@@ -11,6 +11,8 @@ Ops (JSON body of POST /admin/tenants/{id}/changes, or call apply_change directl
   oauth1_only      {"value": bool}                         row bearer null, proxy 401 (C3)
   share_unenrolled {"value": bool}                         the Unenrolled Users toggle (C1)
   set_tenant_status {"value": "Inactive"}                  the row's `tenant_status` in /applications
+  rollover         {"graduating_grade"?: "12", "drop_old_terms"?: false}
+                   a new school year, as a district's SIS rolls over in summer (see _rollover)
 
 tenant_status (classlink-facts C2, C3): code.org saw only "Active" on live rows and keeps a
 district only while its row says "Active". No source names the other values ClassLink uses, so
@@ -24,6 +26,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from classlink_sandbox.world import Record, Tenant, now_iso
@@ -123,6 +126,107 @@ def _set_tenant_status(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]
     return {"tenant_status": status}
 
 
+def _next_year(day: str) -> str:
+    start = date.fromisoformat(day[:10])
+    try:
+        return start.replace(year=start.year + 1).isoformat()
+    except ValueError:  # 29 February
+        return start.replace(year=start.year + 1, day=28).isoformat()
+
+
+def _promoted(grades: list[str]) -> list[str]:
+    return [f"{int(g) + 1:02d}" if g.isdigit() else g for g in grades]
+
+
+def _rollover(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
+    """A new school year, as a district's SIS rolls over in summer:
+    - the next year's terms: each term again a year later (`FY` -> `FY-2028`, parents mapped);
+      the old terms stay in the feed (their year is over) unless `drop_old_terms`;
+    - a new class for every class (same school, course, title; the new terms), and every
+      enrollment carried to its class's successor with the new year's dates; the old year's
+      classes and enrollments leave the feed (as Roster Server stops sharing them);
+    - students move up a grade, and the graduating grade (`graduating_grade`, default "12")
+      leaves: those users are gone from the feed with their enrollments.
+    Staff, orgs and guardians stay as they were."""
+    stamp = now_iso()
+    terms, classes, enrollments = (tenant.data[c] for c in ("academicSessions", "classes", "enrollments"))
+    old_terms = dict(terms)
+    years = {str(t.get("schoolYear") or "") for t in old_terms.values()} - {""}
+    school_year = str(max((int(y) for y in years if y.isdigit()), default=date.today().year) + 1)
+    new_term_ids = {sid: f"{sid.split('-')[0]}-{school_year}" for sid in old_terms}
+
+    def term_ref(old_sid: str) -> Record:
+        sid = new_term_ids[old_sid]
+        return {
+            "href": f"{tenant.href_base}/academicSessions/{sid}",
+            "sourcedId": sid,
+            "type": "academicSession",
+        }
+
+    for old_sid, term in old_terms.items():
+        parent = term.get("parent")
+        terms[new_term_ids[old_sid]] = {
+            **term,
+            "sourcedId": new_term_ids[old_sid],
+            "dateLastModified": stamp,
+            "startDate": _next_year(term["startDate"]),
+            "endDate": _next_year(term["endDate"]),
+            "parent": term_ref(parent["sourcedId"]) if parent and parent["sourcedId"] in old_terms else None,
+            "schoolYear": school_year,
+        }
+        if change.get("drop_old_terms"):
+            del terms[old_sid]
+    graduating = str(change.get("graduating_grade", "12"))
+    graduates = [
+        sid for sid, u in tenant.users().items() if u["role"] == "student" and graduating in u["grades"]
+    ]
+    for sid in graduates:
+        del tenant.users()[sid]
+    for user in tenant.users().values():
+        if user["role"] == "student":
+            user.update(grades=_promoted(user["grades"]), dateLastModified=stamp)
+    new_class_ids = {sid: f"{sid.split('-Y')[0]}-Y{school_year}" for sid in classes}
+    for old_sid, record in list(classes.items()):
+        classes[new_class_ids[old_sid]] = {
+            **record,
+            "sourcedId": new_class_ids[old_sid],
+            "dateLastModified": stamp,
+            "terms": [
+                term_ref(t["sourcedId"]) for t in record.get("terms", []) if t["sourcedId"] in old_terms
+            ],
+        }
+        del classes[old_sid]
+    carried = 0
+    gone = set(graduates)
+    for old_sid, enrollment in list(enrollments.items()):
+        del enrollments[old_sid]
+        user_id, class_id = enrollment["user"]["sourcedId"], enrollment["class"]["sourcedId"]
+        if user_id in gone or class_id not in new_class_ids:
+            continue
+        successor = new_class_ids[class_id]
+        new_sid = f"{successor}:{user_id}"
+        enrollments[new_sid] = {
+            **enrollment,
+            "sourcedId": new_sid,
+            "dateLastModified": stamp,
+            "class": {
+                "href": f"{tenant.href_base}/classes/{successor}",
+                "sourcedId": successor,
+                "type": "class",
+            },
+            "beginDate": _next_year(enrollment["beginDate"]) if enrollment.get("beginDate") else None,
+            "endDate": _next_year(enrollment["endDate"]) if enrollment.get("endDate") else None,
+        }
+        carried += 1
+    return {
+        "school_year": school_year,
+        "terms": sorted(new_term_ids.values()),
+        "classes": len(new_class_ids),
+        "enrollments": carried,
+        "graduated": sorted(graduates),
+    }
+
+
 _OPS: dict[str, _Op] = {
     "add_users": _add_users,
     "edit_user": _edit_user,
@@ -136,6 +240,7 @@ _OPS: dict[str, _Op] = {
     "share_unenrolled": _share_unenrolled,
     "oauth1_only": _oauth1_only,
     "set_tenant_status": _set_tenant_status,
+    "rollover": _rollover,
 }
 
 
