@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from classlink_sandbox.latency import Latency
-from classlink_sandbox.paging import Paging
+from classlink_sandbox.oneroster import ENDPOINTS
+from classlink_sandbox.paging import ALL, Paging
 from classlink_sandbox.world import World
 
 Answer = tuple[int, Any]
@@ -47,7 +48,7 @@ def serving_route(world: World, method: str, path: str, body: Any) -> Answer | N
 def _default_paging(world: World, method: str, body: Any) -> Answer | None:
     if method == "PUT":
         try:
-            world.paging = Paging.from_json(body)
+            world.paging = _paging(body)
         except ValueError as exc:
             return 400, {"error": str(exc)}
     elif method == "DELETE":
@@ -63,7 +64,7 @@ def _tenant_paging(world: World, method: str, tenant_id: str, body: Any) -> Answ
         return 404, {"error": f"unknown tenant {tenant_id}"}
     if method == "PUT":
         try:
-            tenant.paging = Paging.from_json(body)
+            tenant.paging = _paging(body)
         except ValueError as exc:
             return 400, {"error": str(exc)}
     elif method == "DELETE":
@@ -71,3 +72,15 @@ def _tenant_paging(world: World, method: str, tenant_id: str, body: Any) -> Answ
     elif method != "GET":
         return None
     return 200, {**world.paging_of(tenant).as_json(), "own": tenant.paging is not None}
+
+
+def _paging(body: Any) -> Paging:
+    """Paging from a body; a cap for an endpoint the sandbox does not serve is refused, since it
+    would never apply (a misspelt `enrolments` would leave pages uncapped without a word)."""
+    paging = Paging.from_json(body)
+    unknown = sorted(set(paging.page_cap) - set(ENDPOINTS) - {ALL})
+    if unknown:
+        raise ValueError(
+            f"page_cap for endpoints the sandbox does not serve: {unknown}; known: {sorted(ENDPOINTS)}"
+        )
+    return paging

@@ -161,6 +161,7 @@ def test_the_default_applies_to_tenants_without_their_own(sandbox: SandboxServer
         {"page_cap": 0},
         {"page_cap": "500"},
         {"page_cap": {"users": True}},
+        {"page_cap": {"enrolments": 500}},
         {"link_headers": "yes"},
         {"total_count": None},
         {"pagecap": 5},
