@@ -19,6 +19,8 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 
 from classlink_sandbox.generator import DistrictSpec
+from classlink_sandbox.latency import Latency
+from classlink_sandbox.paging import Paging
 from classlink_sandbox.server import SandboxServer
 from local_stack import moto_partition_query
 from local_stack.__main__ import start
@@ -71,6 +73,13 @@ def _reset(stack: LocalStack, sandbox: SandboxServer) -> None:
     _delete_district_secrets(stack)
     stack.reset_counters()
     sandbox.app.faults.clear()
+    # How the sandbox shapes and paces its pages, back to a plain server (tenants' own settings
+    # go with the tenants a test added).
+    sandbox.world.paging = Paging()
+    sandbox.world.latency = Latency()
+    for tenant in sandbox.world.tenants.values():
+        tenant.paging = None
+    sandbox.world.traffic.reset()
     if sandbox.app.oidc is not None:
         sandbox.app.oidc.claims_mode = "classlink"
     parameters.clear_caches()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from bench.fleet_model import Assumptions, DistrictWork, project, scaled, seconds, simulate
 
 
@@ -44,7 +43,9 @@ def test_a_continuation_is_not_taken_before_its_piece_has_ended() -> None:
 def test_one_districts_time_adds_classlink_cpu_and_dynamodb() -> None:
     a = _assumptions(lambda_cpu_factor=2.0)
     work = DistrictWork(users=100, records=600, rows=600, requests=5, changes=30)
-    expected = 5 * 0.3 + 600 * 0.00005 + 600 * 0.0001 * 2.0 + 1 * a.query_page_seconds + 2 * a.write_batch_seconds
+    expected = (
+        5 * 0.3 + 600 * 0.00005 + 600 * 0.0001 * 2.0 + 1 * a.query_page_seconds + 2 * a.write_batch_seconds
+    )
     assert seconds(work, a) == pytest.approx(expected)
 
 
