@@ -9,6 +9,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor
 
 logger = Logger()
 
+# The sync queue's RedrivePolicy maxReceiveCount (template.yaml; tests/infra compares them): a
+# message received this many times goes to the DLQ if it fails once more.
+MAX_RECEIVES = 3
+
 
 class LoggedBatchProcessor(BatchProcessor):
     """Every failed message gets a log line (id and error type, never the body), so a malformed

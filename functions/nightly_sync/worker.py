@@ -1,5 +1,6 @@
 """SQS -> one piece of one district's sync per message, with partial batch failures and one
-dedupe key (run id, piece and deferral; smartpass.sync.requests)."""
+dedupe key (run id, piece and deferral; smartpass.sync.requests). An unforeseen failure fails the
+message (SQS delivers it again) except on its last delivery (MAX_RECEIVES): the run ends cleanly."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Json
 
-from nightly_sync.batch import LoggedBatchProcessor
+from nightly_sync.batch import MAX_RECEIVES, LoggedBatchProcessor
 from smartpass.data.stores import dynamo_stores
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
@@ -43,6 +44,7 @@ class SyncRequestRecord(SqsRecordModel):
 class Work(BaseModel):
     dedupe_key: str
     request: SyncRequest
+    last_delivery: bool = True  # not in the idempotency key (dedupe_key is)
 
 
 processor = LoggedBatchProcessor(event_type=EventType.SQS, model=SyncRequestRecord)
@@ -56,7 +58,8 @@ def run_work(work: Work, context: LambdaContext) -> dict[str, Any]:
     def time_left() -> float:
         return context.get_remaining_time_in_millis() / 1000
 
-    outcome = handle_request(work.request, build_services(settings, time_left, stores), time_left)
+    services = build_services(settings, time_left, stores)
+    outcome = handle_request(work.request, services, time_left, work.last_delivery)
     _measure(outcome)
     return outcome.as_dict()
 
@@ -76,8 +79,10 @@ def _measure(outcome: RequestOutcome) -> None:
 @tracer.capture_method
 def record_handler(record: SyncRequestRecord, lambda_context: LambdaContext) -> dict[str, Any]:
     request = record.body
+    last = int(record.attributes.ApproximateReceiveCount) >= MAX_RECEIVES
+    work = Work(dedupe_key=request.dedupe_key(), request=request, last_delivery=last)
     try:
-        return run_work(work=Work(dedupe_key=request.dedupe_key(), request=request), context=lambda_context)
+        return run_work(work=work, context=lambda_context)
     except IdempotencyAlreadyInProgressError:
         # The same piece is running in another invocation right now; it finishes the work.
         logger.info("duplicate delivery of a piece in progress", extra={"tenant_id": request.tenant_id})

@@ -1,6 +1,12 @@
 """What the worker hands the sync domain: ClassLink connections read from Secrets Manager
 (Powertools Parameters, cached), the sync queue for continuations and deferrals, and the
-operator topic."""
+operator topic.
+
+A 401 from the OneRoster proxy asks for fresh credentials once per request (classlink-facts B5):
+first the district's secret read afresh (onboarding's poll may have stored a rotated bearer), and
+when it still holds the bearer that was refused, the district's row of the Partner API's
+`/applications`: if its bearer changed, the request is retried with it. The new bearer is used
+for this run only; the poll stores it in the secret (and records the rotation) as before."""
 
 from __future__ import annotations
 
@@ -8,7 +14,9 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.utilities import parameters
 
-from smartpass.classlink.oneroster import Connection, OneRosterClient, RetryPolicy
+from smartpass.classlink.http import ClassLinkError
+from smartpass.classlink.oneroster import Connection, OneRosterClient, ProxyConnection, RetryPolicy
+from smartpass.classlink.partner_api import ApplicationRow, PartnerApiClient
 from smartpass.data.districts import District
 from smartpass.data.stores import Stores, dynamo_stores
 from smartpass.settings import Settings
@@ -44,9 +52,17 @@ def oneroster_client(
 ) -> OneRosterClient:
     """The district's OneRoster client (also used by onboarding's connection check, with
     `fresh` so a secret it has just written is read, not a cached one)."""
+    first = read_connection(settings, district, fresh)
+
+    def refresh() -> Connection | None:
+        stored = _or_none(lambda: read_connection(settings, district, True))
+        if stored is not None and stored != first:
+            return stored  # the poll has stored the rotated credentials already
+        return listed_connection(settings, district, stored or first)
+
     return OneRosterClient(
-        read_connection(settings, district, fresh),
-        refresh_connection=lambda: _or_none(lambda: read_connection(settings, district, True)),
+        first,
+        refresh_connection=refresh,
         retry=RetryPolicy(
             max_retries=settings.oneroster_max_retries,
             backoff_seconds=settings.oneroster_backoff_seconds,
@@ -81,6 +97,40 @@ def build_services(
         notify=notify,
         email=reporting.emailer(settings),
         district_link=reporting.district_linker(settings),
+    )
+
+
+def listed_connection(settings: Settings, district: District, refused: Connection) -> Connection | None:
+    """The proxy connection with the bearer ClassLink now lists for the district, when it
+    differs from the refused one; None otherwise (the 401 then stands: sharing was disabled, or
+    the app removed). OAuth1 connections have no listed credentials to fetch."""
+    if not isinstance(refused, ProxyConnection):
+        return None
+    try:
+        key = parameters.get_secret(
+            settings.partner_api_key_secret_id, transform="json", max_age=SECRET_MAX_AGE
+        )
+        partner = PartnerApiClient(settings.classlink_partner_api_url, str(key["api_key"]))
+        row = next(
+            (
+                r
+                for r in partner.applications()
+                if isinstance(r, ApplicationRow) and r.tenant_id == district.tenant_id
+            ),
+            None,
+        )
+    except (
+        ClassLinkError,
+        parameters.exceptions.GetParameterError,
+        parameters.exceptions.TransformParameterError,
+        KeyError,
+        TypeError,
+    ):
+        return None
+    if row is None or not row.is_live or not row.bearer or row.bearer == refused.bearer:
+        return None
+    return ProxyConnection(
+        proxy_url=refused.proxy_url, application_id=row.oneroster_application_id, bearer=row.bearer
     )
 
 

@@ -19,7 +19,7 @@ from smartpass.data.district_history import DistrictEvent
 from smartpass.data.districts import District
 from smartpass.data.login import LoginCode, LoginState
 from smartpass.data.roster import RosterOrg, RosterRecord, RosterUser
-from smartpass.data.roster_store import Attributes
+from smartpass.data.roster_store import Attributes, Fenced
 from smartpass.data.stores import Stores
 from smartpass.data.sync_progress import SyncProgress
 from smartpass.data.sync_runs import SyncRun
@@ -71,9 +71,11 @@ def _projected[M: Model](model: type[M], raw: dict[str, Any], attributes: Sequen
 
 
 class FakeDistricts:
-    def __init__(self) -> None:
+    def __init__(self, history: FakeHistory | None = None) -> None:
         self.items: dict[str, dict[str, Any]] = {}
         self.writes = 0
+        # Where an update's event goes (the same transaction); set by fake_stores().
+        self.history = history
 
     def put(self, district: District) -> District:
         """A district as a test arranges it (no condition, no history)."""
@@ -99,14 +101,23 @@ class FakeDistricts:
         assert stored is not None
         _reload(district, stored)
 
-    def update(self, district: District, changes: Changes, expect: Expectations = ()) -> bool:
+    def update(
+        self,
+        district: District,
+        changes: Changes,
+        expect: Expectations = (),
+        event: DistrictEvent | None = None,
+    ) -> bool:
         stored = self.get(district.tenant_id)
-        assert stored is not None, "UpdateItem of a missing district would create one"
         if not all(holds(stored, e) for e in expect):
             return False
+        assert stored is not None, "UpdateItem of a missing district would create one"
         apply(stored, changes)
         self.writes += 1
         self.items[district.tenant_id] = stored.serialize()
+        if event is not None:  # one transaction: both or neither
+            assert self.history is not None, "a district event needs the history of the same stores"
+            self.history.add(event)
         self.refresh(district)
         return True
 
@@ -114,9 +125,19 @@ class FakeDistricts:
         stored = self.get(district.tenant_id)
         assert stored is not None
         holder, expires = stored.sync_lease_run_id, stored.sync_lease_expires_at
-        if holder is not None and holder != run_id and (expires is None or expires >= now):
+        if holder == run_id:
+            return self.renew_lease(district, run_id, until)
+        if holder is not None and (expires is None or expires >= now):
             return False
-        return self.update(district, {"sync_lease_run_id": run_id, "sync_lease_expires_at": until})
+        fence = int(stored.sync_lease_fence or 0) + 1
+        return self.update(
+            district, {"sync_lease_run_id": run_id, "sync_lease_expires_at": until, "sync_lease_fence": fence}
+        )
+
+    def renew_lease(self, district: District, run_id: str, until: datetime) -> bool:
+        return self.update(
+            district, {"sync_lease_expires_at": until}, [Expect("sync_lease_run_id", "==", run_id)]
+        )
 
     def release_lease(self, district: District, run_id: str) -> None:
         self.update(
@@ -227,8 +248,10 @@ class FakeRoster:
     def table(self, model: type[RosterRecord], tenant_id: str) -> dict[str, dict[str, Any]]:
         return self.tables.setdefault((model.__name__, tenant_id), {})
 
-    def store(self, model: type[RosterRecord], tenant_id: str, run_id: str, now: datetime) -> FakeRosterStore:
-        return FakeRosterStore(self.table(model, tenant_id), run_id, now)
+    def store(
+        self, model: type[RosterRecord], tenant_id: str, run_id: str, now: datetime, fence: int | None = None
+    ) -> FakeRosterStore:
+        return FakeRosterStore(self.table(model, tenant_id), run_id, now, fence)
 
     def records(self, model: type[RosterRecord], tenant_id: str, attributes: Sequence[str]) -> Iterator[Any]:
         for sourced_id, fields in sorted(self.table(model, tenant_id).items()):
@@ -237,8 +260,21 @@ class FakeRoster:
 
 
 class FakeRosterStore:
-    def __init__(self, table: dict[str, dict[str, Any]], run_id: str, now: datetime) -> None:
-        self.table, self.run_id, self.now = table, run_id, now
+    def __init__(
+        self, table: dict[str, dict[str, Any]], run_id: str, now: datetime, fence: int | None = None
+    ) -> None:
+        self.table, self.run_id, self.now, self.fence = table, run_id, now, fence
+
+    def writer_cpu_seconds(self) -> float:
+        return 0.0  # no writer threads here
+
+    def _stamp(self) -> dict[str, Any]:
+        return {} if self.fence is None else {"sync_fence": self.fence}
+
+    def _newer(self, record: dict[str, Any] | None) -> bool:
+        """The record bears a newer run's fencing token than this store's."""
+        stamped = None if record is None else record.get("sync_fence")
+        return self.fence is not None and stamped is not None and stamped > self.fence
 
     def existing(self) -> dict[str, int | None]:
         return {
@@ -252,14 +288,17 @@ class FakeRosterStore:
             "content_hash": digest,
             "active": True,
             "last_run_id": self.run_id,
+            **self._stamp(),
         }
 
     def flush(self) -> None:
         pass
 
     def update(self, sourced_id: str, attributes: Attributes, digest: str, *, reactivate: bool) -> None:
+        if self._newer(self.table.get(sourced_id)):
+            raise Fenced(f"a newer run wrote {sourced_id}; this run lost its lease")
         record = self.table.setdefault(sourced_id, {"active": True})
-        record.update(attributes, content_hash=digest, last_run_id=self.run_id)
+        record.update(attributes, content_hash=digest, last_run_id=self.run_id, **self._stamp())
         if reactivate:
             record.update(active=True, deactivated_at=None, deactivation_reason=None)
 
@@ -272,8 +311,14 @@ class FakeRosterStore:
             return False
         if expected_hash is not None and record["content_hash"] != expected_hash:
             return False
+        if self._newer(record):
+            return False
         record.update(
-            active=False, deactivated_at=self.now, deactivation_reason=reason, last_run_id=self.run_id
+            active=False,
+            deactivated_at=self.now,
+            deactivation_reason=reason,
+            last_run_id=self.run_id,
+            **self._stamp(),
         )
         return True
 
@@ -395,12 +440,13 @@ class FakeLoginCodes:
 
 def fake_stores() -> Stores:
     roster = FakeRoster()
-    districts = FakeDistricts()
+    history = FakeHistory()
+    districts = FakeDistricts(history)
     return Stores(
         districts=districts,
         runs=FakeRuns(),
         progress=FakeProgress(),
-        history=FakeHistory(),
+        history=history,
         roster=roster.store,
         roster_reader=roster,
         users=FakeUsers(roster, districts),

@@ -302,6 +302,7 @@ ALLOWED_GRANTS: dict[str, set[tuple[str, str]]] = {
         *{(f"dynamodb:{a}", "IdempotencyTable") for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")},
         ("secretsmanager:GetSecretValue", "Stage"),  # the districts' connections
         ("secretsmanager:GetSecretValue", "DistrictLinkSigningKeySecret"),
+        ("secretsmanager:GetSecretValue", "PartnerApiKeySecret"),  # a 401: is the bearer rotated?
         ("ssm:GetParameter", "DistrictLinkPublicKeysParameter"),
         ("ssm:PutParameter", "DistrictLinkPublicKeysParameter"),
         # its own queue only (a role of its own, not SAM's SQS execution role): read and deleted by

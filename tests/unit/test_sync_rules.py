@@ -167,6 +167,7 @@ def _finished(stores: Stores, outbox: Outbox, result: PieceResult, kind: str = "
     district = _district(stores, state="syncing", contact_email="it@district.example")
     run = SyncRun(tenant_id=TENANT, run_id=f"2026-12-04T02:00:00.000000Z#{kind}#x", kind=kind, trigger="t")
     stores.runs.add(run)
+    assert acquire_lease(stores, district, run.run_id, 60)  # a run finishes holding the lease
     outcome = RequestOutcome(TENANT, run.run_id, "running", 0, result=result)
     finish(_services(stores, outbox), run, district, outcome, result.state, result.message)
     return stores.runs.get(TENANT, run.run_id) or run
@@ -206,6 +207,7 @@ def test_a_report_that_cannot_be_sent_is_noted_and_the_run_still_ends() -> None:
         tenant_id=TENANT, run_id="2026-12-04T02:00:00.000000Z#initial#y", kind="initial", trigger="t"
     )
     stores.runs.add(run)
+    assert acquire_lease(stores, district, run.run_id, 60)
     services.notify = topic_down
     outcome = RequestOutcome(TENANT, run.run_id, "running", 0, result=_failure("boom", revoked=False))
     finish(services, run, district, outcome, "failed", "boom")

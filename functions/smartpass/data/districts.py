@@ -100,6 +100,10 @@ class District(BoundModel):
     # The per-district sync lease: the run that holds it and until when (conditional writes).
     sync_lease_run_id = UnicodeAttribute(null=True)
     sync_lease_expires_at = UTCDateTimeAttribute(null=True)
+    # The fencing token: one more each time the lease passes to another run (never on a renewal).
+    # A run stamps it on what it writes, and a write stamped with a larger one is never undone by
+    # a run that lost its lease (smartpass.sync.lease).
+    sync_lease_fence = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
     updated_at = UTCDateTimeAttribute(default=utcnow)
     version = VersionAttribute()

@@ -8,6 +8,7 @@ an upgrade is a decision to read this file again, not a surprise in production).
   `Model._get_connection` and the connection's per-thread `_local`.
 - `forget_connection`: a model bound to another table drops its cached `_connection`.
 - `open_connection`: a model's botocore client made ahead of its first request (SnapStart's init).
+- `model_connection`: the model's low-level Connection, which PynamoDB's TransactWrite takes.
 - `table_connection`: the model's TableConnection, for the low-level projected Query the sync uses
   to read a partition's (sourcedId, hash, active) without building model objects.
 - `wire_key` and `dispatch`: a key in DynamoDB's JSON and a raw call (BatchGetItem across two
@@ -20,7 +21,7 @@ import functools
 from typing import Any
 
 import botocore.session
-from pynamodb.connection import TableConnection
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
 
 CHECKED_VERSIONS = frozenset({"6.1.0"})
@@ -51,6 +52,10 @@ def forget_connection(model: type[Model]) -> None:
 def open_connection(model: type[Model]) -> None:
     """The model's botocore client made now (no request is sent): what a first request would make."""
     _ = model._get_connection().connection.client
+
+
+def model_connection(model: type[Model]) -> Connection:
+    return model._get_connection().connection
 
 
 def table_connection(model: type[Model]) -> TableConnection:

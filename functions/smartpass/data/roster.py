@@ -20,6 +20,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
+    NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
@@ -52,6 +53,9 @@ class RosterRecord(BoundModel):
     last_written_at = UTCDateTimeAttribute(default=utcnow)
     # The run that last wrote this record (created, changed, reactivated or deactivated it).
     last_run_id = UnicodeAttribute(null=True)
+    # That run's fencing token (District.sync_lease_fence): a run holding a smaller one lost its
+    # lease, and its late update of this record is refused.
+    sync_fence = NumberAttribute(null=True)
     deactivated_at = UTCDateTimeAttribute(null=True)
     deactivation_reason = UnicodeAttribute(null=True)  # "tobedeleted" or "absent"
 

@@ -131,4 +131,9 @@ class SyncRun(BoundModel):
     finished_at = UTCDateTimeAttribute(null=True)
     reported_at = UTCDateTimeAttribute(null=True)  # when its report went out (once per run)
     decided_by = UnicodeAttribute(null=True)  # the operator who approved or rejected a hold
+    # The district's lease fencing token this run took (District.sync_lease_fence).
+    lease_fence = NumberAttribute(null=True)
+    # The worker's CPU seconds per phase, summed over the pieces: pull (fetch, diff, write),
+    # absence (judging what is absent, and the hold decision), apply (deactivations), report.
+    cpu_seconds: MapAttribute[str, object] = MapAttribute(null=True)
     version = VersionAttribute()

@@ -8,6 +8,8 @@ MAX_DEFERRALS waits the run is recorded as failed with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District
 from smartpass.data.sync_runs import TERMINAL_STATES, SyncRun, SyncState
@@ -24,11 +26,17 @@ def next_piece(request: SyncRequest, run_id: str, piece: int) -> SyncRequest:
 
 
 def finish_what_a_crash_left(
-    request: SyncRequest, run: SyncRun, district: District, services: SyncServices, outcome: RequestOutcome
+    request: SyncRequest,
+    run: SyncRun,
+    district: District,
+    services: SyncServices,
+    outcome: RequestOutcome,
+    time_left: Callable[[], float] | None = None,
 ) -> RequestOutcome:
     """A request whose piece already ran. If the invocation that ran it stopped before its
     bookkeeping was done (no continuation sent, the district still leased to the run), do that
-    now; both steps are safe to repeat (a continuation is deduped by its key)."""
+    now; both steps are safe to repeat (a continuation is deduped by its key). The report's own
+    piece (numbered past the run's pieces) comes here too: it is the report's last chance."""
     outcome.state = "duplicate"
     pieces = int(run.pieces or 0)
     if run.state == SyncState.RUNNING.value and run.checkpoint is not None and pieces == request.piece + 1:
@@ -36,7 +44,17 @@ def finish_what_a_crash_left(
         outcome.notes.append(f"sent piece {pieces} again")
     elif SyncState(run.state) in TERMINAL_STATES and district.sync_lease_run_id == run.run_id:
         outcome.notes.append("finished the bookkeeping of an interrupted invocation")
-        return finish(services, run, district, outcome, run.state, run.error or "")
+        last_chance = request.piece >= pieces
+        return finish(
+            services,
+            run,
+            district,
+            outcome,
+            run.state,
+            run.error or "",
+            time_left=time_left,
+            last_chance=last_chance,
+        )
     return outcome
 
 

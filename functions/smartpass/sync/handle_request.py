@@ -4,8 +4,13 @@ record the outcome on the run, and say what happens next.
 - One dedupe key: the run id (requests.py). A duplicate of a request whose run already ended, or
   whose piece already ran, does nothing (continuation.py finishes what a crash left).
 - One run per district at a time: the lease (lease.py); a request that finds it taken waits.
+  A continuation never takes a lost lease back: its run ends failed (another run took over).
 - A run that must continue saves its checkpoint, keeps the lease, and sends its next piece;
-  a run that ends is finished (finish.py): states, report, lease released.
+  a run that ends is finished (finish.py): states, report, lease released. A report that needs
+  more time than is left gets a piece of its own.
+- Something unforeseen (DynamoDB throttled past the SDK's retries, a bug) fails the message, so
+  SQS delivers it again and the piece runs again from the run's last checkpoint; on the last
+  delivery before the DLQ the run fails cleanly instead, so no district is left `syncing`.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from smartpass.district_state import set_district_state
 from smartpass.sync.connection import ConnectionUnavailable
 from smartpass.sync.continuation import defer, finish_what_a_crash_left, next_piece
 from smartpass.sync.finish import finish
-from smartpass.sync.lease import CONTINUATION_LEASE, acquire_lease
-from smartpass.sync.piece import run_piece
+from smartpass.sync.lease import CONTINUATION_LEASE, LEASE_LOST, acquire_lease, renew_lease
+from smartpass.sync.piece import PHASES, PieceResult, run_piece
+from smartpass.sync.report_delivery import ReportDeferred
 from smartpass.sync.requests import SyncRequest
 from smartpass.sync.services import RequestOutcome, SyncServices, UnknownDistrict
 
@@ -76,8 +82,13 @@ def superseded(request: SyncRequest, district: District) -> bool:
 
 
 def handle_request(
-    request: SyncRequest, services: SyncServices, time_left: Callable[[], float]
+    request: SyncRequest,
+    services: SyncServices,
+    time_left: Callable[[], float],
+    last_delivery: bool = True,
 ) -> RequestOutcome:
+    """`last_delivery`: SQS will not deliver this message again (the next failure goes to the
+    DLQ), so anything unforeseen ends the run cleanly rather than failing the message."""
     stores = services.stores
     district = stores.districts.get(request.tenant_id)
     if district is None:
@@ -85,15 +96,33 @@ def handle_request(
     run, _ = open_run(services, request)
     outcome = RequestOutcome(request.tenant_id, run.run_id, run.state, request.piece)
     if SyncState(run.state) in TERMINAL_STATES or int(run.pieces or 0) > request.piece:
-        return finish_what_a_crash_left(request, run, district, services, outcome)
+        return _reporting(
+            request,
+            run,
+            district,
+            services,
+            outcome,
+            lambda: finish_what_a_crash_left(request, run, district, services, outcome, time_left),
+        )
     skipped = why_not_now(request, district)
     if skipped is not None:
         return finish(services, run, district, outcome, SyncState.SKIPPED.value, skipped, report=False)
-    if not acquire_lease(stores, district, run.run_id, time_left()):
+    if request.piece > 0 and not renew_lease(stores, district, run.run_id, time_left()):
+        # The continuation waited past its lease and another run took the district: this run
+        # writes nothing more (its pieces so far stay written, nothing was deactivated).
+        return finish(services, run, district, outcome, SyncState.FAILED.value, LEASE_LOST)
+    if request.piece == 0 and not acquire_lease(stores, district, run.run_id, time_left()):
         return defer(request, run, district, services, outcome)
 
     if request.piece == 0:
-        stores.runs.update(run, {"state": SyncState.RUNNING.value, "started_at": utcnow()})
+        stores.runs.update(
+            run,
+            {
+                "state": SyncState.RUNNING.value,
+                "started_at": utcnow(),
+                "lease_fence": district.sync_lease_fence,
+            },
+        )
         if district.state != DistrictState.PAUSED.value:
             set_district_state(
                 stores,
@@ -102,6 +131,7 @@ def handle_request(
                 f"{request.kind.value} sync running",
                 None,
                 f"sync-run:{run.run_id}",
+                lease_run_id=run.run_id,
             )
     try:
         client = services.connect(district)
@@ -111,7 +141,10 @@ def handle_request(
         return finish(services, run, district, outcome, SyncState.FAILED.value, str(exc))
     try:
         result, checkpoint = run_piece(stores, run, district, client, request.piece, time_left)
-    except Exception as exc:  # anything unforeseen: end the run cleanly rather than leave it stuck
+    except Exception as exc:
+        if not last_delivery:
+            raise  # SQS delivers the message again; the piece runs again from the checkpoint
+        # The last delivery: end the run cleanly rather than leave the district stuck.
         outcome.notes.append(f"{type(exc).__name__}: {str(exc)[:300]}")
         message = f"the sync stopped on an unexpected {type(exc).__name__}; nothing was deactivated"
         return finish(services, run, district, outcome, SyncState.FAILED.value, message)
@@ -124,6 +157,7 @@ def handle_request(
         "pieces": request.piece + 1,
         "findings": result.findings,
         "invalid_records": run.invalid_records or [],
+        "cpu_seconds": summed_cpu(run, result),
     }
     if checkpoint is not None:
         stores.runs.update(run, {**changes, "checkpoint": checkpoint})
@@ -133,4 +167,51 @@ def handle_request(
         outcome.state = "continued"
         return outcome
     stores.runs.update(run, {**changes, "checkpoint": None, "held_deactivations": result.held})
-    return finish(services, run, district, outcome, result.state, result.message)
+    return _reporting(
+        request,
+        run,
+        district,
+        services,
+        outcome,
+        lambda: finish(
+            services,
+            run,
+            district,
+            outcome,
+            result.state,
+            result.message,
+            time_left=time_left,
+            last_chance=False,
+        ),
+    )
+
+
+def summed_cpu(run: SyncRun, result: PieceResult) -> dict[str, float]:
+    """The run's CPU seconds per phase with this piece's added (pieces run one at a time)."""
+    earlier = {k: float(v) for k, v in dict(run.cpu_seconds.as_dict() if run.cpu_seconds else {}).items()}
+    return {
+        name: round(earlier.get(name, 0.0) + result.cpu_seconds.get(name, 0.0), 6)
+        for name in PHASES
+        if name in earlier or name in result.cpu_seconds
+    }
+
+
+def _reporting(
+    request: SyncRequest,
+    run: SyncRun,
+    district: District,
+    services: SyncServices,
+    outcome: RequestOutcome,
+    finishing: Callable[[], RequestOutcome],
+) -> RequestOutcome:
+    """Finish the run; when its report needs more time than is left, send the report's own piece
+    (the run is finished and keeps the lease until the report is out)."""
+    try:
+        return finishing()
+    except ReportDeferred:
+        acquire_lease(services.stores, district, run.run_id, CONTINUATION_LEASE.total_seconds())
+        piece = max(request.piece + 1, int(run.pieces or 0))
+        services.send(next_piece(request, run.run_id, piece), 0)
+        outcome.state = "continued"
+        outcome.notes.append(f"the report waits for piece {piece}: roster health needs a whole invocation")
+        return outcome

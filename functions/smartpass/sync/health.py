@@ -4,11 +4,16 @@ Read from what the sync stored (projected queries on the district's partition), 
 pull, so a run split over several invocations is judged on the whole roster. Each finding says
 what is wrong, how many it touches and the fix in ClassLink or the SIS (classlink-facts C1:
 only enrolled users are shared unless Unenrolled Users is on).
+
+Reading a 500,000-user district takes a while, so the reader is given the invocation's time: it
+looks at the clock every RECORDS_PER_TIME_CHECK records and stops with HealthOutOfTime when less
+than the reserve is left (the report then waits for a piece of its own, report_delivery.py).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +25,19 @@ from smartpass.data.roster_store import RosterReader
 STUDENT_ROLES = frozenset({"student"})
 TEACHER_ROLES = frozenset({"teacher"})
 STAFF_ROLES = frozenset({"staff", "admin"})
+RECORDS_PER_TIME_CHECK = 1_000
+HEALTH_RESERVE_SECONDS = 10.0  # left for sending the report and the run's bookkeeping
+
+
+class HealthOutOfTime(Exception):
+    """The invocation's time ran short before the whole roster was read."""
+
+
+def _timed[T](records: Iterable[T], time_left: Callable[[], float] | None) -> Iterator[T]:
+    for n, record in enumerate(records, 1):
+        if time_left is not None and n % RECORDS_PER_TIME_CHECK == 0 and time_left() < HEALTH_RESERVE_SECONDS:
+            raise HealthOutOfTime(f"read {n} records before the time ran short")
+        yield record
 
 
 @dataclass(frozen=True)
@@ -43,19 +61,27 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
-def roster_health(reader: RosterReader, tenant_id: str) -> RosterHealth:
+def roster_health(
+    reader: RosterReader, tenant_id: str, time_left: Callable[[], float] | None = None
+) -> RosterHealth:
+    """With `time_left`, raises HealthOutOfTime rather than run past the invocation's end."""
+    if time_left is not None and time_left() < HEALTH_RESERVE_SECONDS:
+        raise HealthOutOfTime("no time left to start reading")
     schools = {
         org.sourced_id
-        for org in reader.records(RosterOrg, tenant_id, ["sourced_id", "org_type", "active"])
+        for org in _timed(
+            reader.records(RosterOrg, tenant_id, ["sourced_id", "org_type", "active"]), time_left
+        )
         if org.active and org.org_type == "school"
     }
     roles: Counter[str] = Counter()
     emails: Counter[str] = Counter()
     no_email = 0
     students_without_school = 0
-    for user in reader.records(
+    users = reader.records(
         RosterUser, tenant_id, ["sourced_id", "app_role", "email", "org_sourced_ids", "active"]
-    ):
+    )
+    for user in _timed(users, time_left):
         if not user.active:
             continue
         roles[user.app_role] += 1

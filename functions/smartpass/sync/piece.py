@@ -11,12 +11,17 @@ active records). Over it, or an empty pull of a collection we hold records of, a
 *held*: nothing is deactivated and operators are told. Otherwise the deactivations are applied.
 A pull that stays inconsistent after restarts, or ClassLink failing after its retries, fails
 the run cleanly: what was written is what ClassLink sent, and nothing is deactivated.
+
+A piece renews the district's lease before each page's writes and each batch of deactivations,
+and writes with the run's fencing token (sync/lease.py): a run that lost its lease stops.
+The worker's CPU per phase (pull, absence, apply) is measured with `time.thread_time()` a few
+times per page, plus what the writer threads spent on the piece's writes.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,11 +31,14 @@ from smartpass.classlink.http import ClassLinkError
 from smartpass.classlink.oneroster import AccessRevoked, OneRosterClient, OutOfTime, Page
 from smartpass.data.base import plain_map, utcnow
 from smartpass.data.districts import District
+from smartpass.data.roster_store import Fenced, RosterStore
 from smartpass.data.stores import Stores
 from smartpass.data.sync_runs import COUNT_NAMES, Checkpoint, SyncRun, SyncState
 from smartpass.sync.collections import COLLECTIONS, role_mapping
+from smartpass.sync.lease import LEASE_LOST, LeaseLost, keep_lease
 from smartpass.sync.progress import HELD, PENDING, SEEN, ProgressParts
 from smartpass.sync.pull import MAX_INVALID_SAMPLES, CollectionPull, InconsistentPull, Pending
+from smartpass.sync.rollover import school_year_rollover
 
 MAX_RESTARTS = 2  # a collection whose pages do not add up is pulled at most three times
 MIN_RESERVE_SECONDS = 2.0  # never start a page with less time than this left
@@ -48,6 +56,11 @@ class PieceResult:
     findings: list[str] = field(default_factory=list)
     held: int = 0
     revoked: bool = False  # ClassLink refused our credentials
+    lease_lost: bool = False  # another run took the district over: this run wrote no more
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # this piece's, per phase
+
+
+PHASES = ("pull", "absence", "apply", "report")
 
 
 class RunFailed(Exception):
@@ -73,6 +86,16 @@ class Piece:
     findings: list[str] = field(default_factory=list)
     slowest_page: float = 0.0
     pages_done: int = 0
+    cpu: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # per phase
+
+    # ---------------------------------------------------------------- lease and fence
+    def store(self, name: str) -> RosterStore:
+        model = COLLECTIONS[name].model
+        fence = None if self.run.lease_fence is None else int(self.run.lease_fence)
+        return self.stores.roster(model, self.district.tenant_id, self.run.run_id, self.now, fence)
+
+    def keep_lease(self) -> None:
+        keep_lease(self.stores, self.district, self.run.run_id, max(self.time_left(), 0.0))
 
     # ---------------------------------------------------------------- time
     def reserve(self) -> float:
@@ -94,8 +117,14 @@ class Piece:
         return None
 
     def _pull_collection(self, name: str, resume: Checkpoint | None) -> Checkpoint | None:
+        store = self.store(name)
+        try:
+            return self._pull_from(name, store, resume)
+        finally:  # what the writer threads spent on this collection's writes
+            self.cpu["pull"] += store.writer_cpu_seconds()
+
+    def _pull_from(self, name: str, store: RosterStore, resume: Checkpoint | None) -> Checkpoint | None:
         spec = COLLECTIONS[name]
-        store = self.stores.roster(spec.model, self.district.tenant_id, self.run.run_id, self.now)
         roles = role_mapping(plain_map(self.district.sync_settings.role_mapping))
         restarts = int(resume.restarts) if resume else 0
         while True:
@@ -132,13 +161,16 @@ class Piece:
                         return self._checkpoint_pull(name, pull, offset, page_size, restarts)
                     page_size = page.limit
                     before = pull.distinct + pull.unidentified
+                    self.keep_lease()  # before this page's writes go out
                     pull.apply(page)
                     self.pages_done += 1
                     self.slowest_page = max(self.slowest_page, time.monotonic() - started)
                     offset = page.following_offset
                     if self._last_page(page, offset, pull, before):
                         break
+                judging = time.thread_time()
                 self.findings += pull.finish_pull()
+                self.cpu["absence"] += time.thread_time() - judging
             except InconsistentPull as exc:
                 self._absorb(name, pull)
                 restarts += 1
@@ -260,20 +292,24 @@ class Piece:
                 continue  # done in an earlier piece
             done = int(checkpoint.offset) if name == resume_at else 0
             resume_at = None
-            store = self.stores.roster(
-                COLLECTIONS[name].model, self.district.tenant_id, self.run.run_id, self.now
-            )
+            store = self.store(name)
             entries = sorted(self.pending.get(name, {}).items())
-            while done < len(entries):
-                # At least one chunk per piece, so a run always moves forward.
-                if applied_here and self.time_left() < MIN_RESERVE_SECONDS:
-                    self._save_pending()
-                    return Checkpoint(phase="finish", collection=name, offset=done, saved_at=utcnow())
-                chunk = entries[done : done + DEACTIVATIONS_PER_TIME_CHECK]
-                applied = store.deactivate_many([(sid, reason, digest) for sid, (reason, digest) in chunk])
-                self.counts[name]["deactivated"] += applied
-                done += len(chunk)
-                applied_here += len(chunk)
+            try:
+                while done < len(entries):
+                    # At least one chunk per piece, so a run always moves forward.
+                    if applied_here and self.time_left() < MIN_RESERVE_SECONDS:
+                        self._save_pending()
+                        return Checkpoint(phase="finish", collection=name, offset=done, saved_at=utcnow())
+                    chunk = entries[done : done + DEACTIVATIONS_PER_TIME_CHECK]
+                    self.keep_lease()  # before this batch of deactivations goes out
+                    applied = store.deactivate_many(
+                        [(sid, reason, digest) for sid, (reason, digest) in chunk]
+                    )
+                    self.counts[name]["deactivated"] += applied
+                    done += len(chunk)
+                    applied_here += len(chunk)
+            finally:  # what the writer threads spent on these deactivations
+                self.cpu["apply"] += store.writer_cpu_seconds()
         self.progress.delete([SEEN, PENDING])
         return None
 
@@ -324,18 +360,33 @@ def run_piece(
     if piece > 0:
         state.load_pending()
     result_state, message, held, next_checkpoint = SyncState.SUCCEEDED.value, "", 0, None
-    revoked = False
+    revoked = lease_lost = False
+    clock = time.thread_time()
+
+    def phase_done(name: str) -> None:
+        nonlocal clock
+        now = time.thread_time()
+        state.cpu[name] += now - clock
+        clock = now
+
     try:
         if checkpoint.phase == "pull":
             next_checkpoint = state.pull(checkpoint)
+            state.cpu["pull"] -= state.cpu["absence"]  # judged inside the pull, counted apart
+            phase_done("pull")
         if next_checkpoint is None:
             reasons = state.over_threshold()
             if reasons:
                 held = state.hold(reasons)
                 result_state = SyncState.HELD.value
                 message = f"held for approval: {'; '.join(reasons)}"
-            else:
+            phase_done("absence")
+            if not reasons:
                 next_checkpoint = state.apply(checkpoint)
+                phase_done("apply")
+    except (LeaseLost, Fenced) as exc:
+        result_state, lease_lost = SyncState.FAILED.value, True
+        message = str(exc) if isinstance(exc, LeaseLost) else LEASE_LOST
     except AccessRevoked:
         result_state, revoked = SyncState.FAILED.value, True
         message = (
@@ -368,6 +419,8 @@ def run_piece(
             findings=state.findings,
             held=held,
             revoked=revoked,
+            lease_lost=lease_lost,
+            cpu_seconds={name: round(state.cpu[name], 6) for name in PHASES if name in state.cpu},
         ),
         next_checkpoint if result_state == "continued" else None,
     )
