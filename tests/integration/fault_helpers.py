@@ -11,12 +11,16 @@ Invariants, after the fault and whatever retries follow:
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from botocore.awsrequest import AWSResponse
+from botocore.client import BaseClient
 
 from classlink_sandbox.server import SandboxServer
 from local_stack.stack import LocalStack
@@ -190,3 +194,82 @@ def in_background(work: Callable[[], object]) -> threading.Thread:
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
     return thread
+
+
+# ------------------------------------------------------------------ DynamoDB faults at the SDK
+THROTTLES = {
+    "ProvisionedThroughputExceededException": (
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"
+    ),
+    "ThrottlingException": "com.amazon.coral.availability#ThrottlingException",
+}
+
+
+class _Body(io.BytesIO):
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.getvalue()
+
+
+@dataclass
+class SdkFaults:
+    """Answers some DynamoDB requests for the given tables in botocore's place (a `before-send`
+    handler on every DynamoDB client), so the SDK's retries, PynamoDB's unprocessed-item resends
+    and the worker all see what DynamoDB would send. `kind`: a throttling error code, or
+    "UnprocessedItems" (a BatchWriteItem answered 200 with every item unprocessed)."""
+
+    tables: set[str]
+    kind: str
+    every: int = 1  # every n-th request for those tables
+    active: bool = True
+    seen: int = 0
+    injected: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        body = json.loads(request.body or b"{}")
+        tables = {body.get("TableName")} | set(body.get("RequestItems", {}))
+        operation = request.headers.get("X-Amz-Target", b"")
+        operation = (operation.decode() if isinstance(operation, bytes) else operation).rsplit(".", 1)[-1]
+        if not self.active or not tables & self.tables:
+            return None
+        if self.kind == "UnprocessedItems" and operation != "BatchWriteItem":
+            return None
+        with self._lock:
+            self.seen += 1
+            if self.seen % self.every:
+                return None
+            self.injected += 1
+        headers = {"x-amzn-RequestId": f"fault-{self.injected}", "Content-Type": "application/x-amz-json-1.0"}
+        if self.kind == "UnprocessedItems":
+            answer = {"UnprocessedItems": body["RequestItems"]}
+            return AWSResponse(request.url, 200, headers, _Body(json.dumps(answer).encode()))
+        error = {
+            "__type": THROTTLES[self.kind],
+            "message": "Rate of requests exceeds the allowed throughput.",
+        }
+        return AWSResponse(request.url, 400, headers, _Body(json.dumps(error).encode()))
+
+
+@contextmanager
+def dynamodb_faults(faults: SdkFaults) -> Iterator[SdkFaults]:
+    """Install `faults` on every DynamoDB client that makes a call meanwhile (PynamoDB makes one
+    per thread), and take it off them afterwards."""
+    original = BaseClient._make_api_call
+    clients: dict[int, BaseClient] = {}
+    lock = threading.Lock()
+
+    def calling(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if client.meta.service_model.service_name == "dynamodb":
+            with lock:
+                if id(client) not in clients:
+                    clients[id(client)] = client
+                    client.meta.events.register_first("before-send.dynamodb", faults)
+        return original(client, operation, params)
+
+    BaseClient._make_api_call = calling  # type: ignore[method-assign]
+    try:
+        yield faults
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        for client in clients.values():
+            client.meta.events.unregister("before-send.dynamodb", faults)

@@ -86,7 +86,7 @@ def finish(
         outcome.notes.append(why)
         if why not in (run.findings or []):
             stores.runs.update(run, {"findings": [*(run.findings or []), why]})
-    elif report:
+    elif report and state != SyncState.SKIPPED.value:
         send_report(run, district, state, message, services, previous_run, time_left, last_chance)
     # Last: while the lease still names this run, a redelivery knows the bookkeeping is unfinished.
     release_lease(stores, district, run.run_id)

@@ -27,7 +27,7 @@ from smartpass.sync.connection import ConnectionUnavailable
 from smartpass.sync.continuation import defer, finish_what_a_crash_left, next_piece
 from smartpass.sync.finish import finish
 from smartpass.sync.lease import CONTINUATION_LEASE, LEASE_LOST, acquire_lease, renew_lease
-from smartpass.sync.piece import PHASES, PieceResult, run_piece
+from smartpass.sync.piece import PAUSED_DURING_THE_RUN, PHASES, PieceResult, run_piece
 from smartpass.sync.report_delivery import ReportDeferred
 from smartpass.sync.requests import SyncRequest
 from smartpass.sync.services import RequestOutcome, SyncServices, UnknownDistrict
@@ -65,7 +65,7 @@ def why_not_now(request: SyncRequest, district: District) -> str | None:
     if request.piece > 0 and district.state == DistrictState.PAUSED.value:
         # Paused while the run was under way (by an operator, or ClassLink's app disabled): the
         # pieces already done stay written, nothing more is pulled and nothing is deactivated.
-        return "the district was paused during the run; nothing was deactivated"
+        return PAUSED_DURING_THE_RUN
     if request.piece == 0 and superseded(request, district):
         return "a newer onboarding sync replaced it"
     return None

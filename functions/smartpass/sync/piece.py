@@ -30,7 +30,7 @@ from typing import Any, cast
 from smartpass.classlink.http import ClassLinkError
 from smartpass.classlink.oneroster import AccessRevoked, OneRosterClient, OutOfTime, Page
 from smartpass.data.base import plain_map, utcnow
-from smartpass.data.districts import District
+from smartpass.data.districts import District, DistrictState
 from smartpass.data.roster_store import Fenced, RosterStore
 from smartpass.data.stores import Stores
 from smartpass.data.sync_runs import COUNT_NAMES, Checkpoint, SyncRun, SyncState
@@ -314,6 +314,16 @@ class Piece:
         return None
 
 
+PAUSED_DURING_THE_RUN = "the district was paused during the run; nothing was deactivated"
+
+
+def paused_meanwhile(stores: Stores, tenant_id: str) -> bool:
+    """Paused (or removed) since the piece began: one consistent read before any deactivation,
+    so a pause that lands during a run's last piece still stops it from deactivating anyone."""
+    current = stores.districts.get(tenant_id, attributes=["state"])
+    return current is None or current.state == DistrictState.PAUSED.value
+
+
 def totals(counts: dict[str, Counter[str]]) -> dict[str, int]:
     total: Counter[str] = Counter()
     for per in counts.values():
@@ -381,7 +391,9 @@ def run_piece(
                 result_state = SyncState.HELD.value
                 message = f"held for approval: {'; '.join(reasons)}"
             phase_done("absence")
-            if not reasons:
+            if not reasons and paused_meanwhile(stores, district.tenant_id):
+                result_state, message = SyncState.SKIPPED.value, PAUSED_DURING_THE_RUN
+            elif not reasons:
                 next_checkpoint = state.apply(checkpoint)
                 phase_done("apply")
     except (LeaseLost, Fenced) as exc:
@@ -397,7 +409,7 @@ def run_piece(
         result_state, message = SyncState.FAILED.value, str(exc)
     if next_checkpoint is not None and result_state == SyncState.SUCCEEDED.value:
         result_state = "continued"
-    if result_state == SyncState.FAILED.value:
+    if result_state in (SyncState.FAILED.value, SyncState.SKIPPED.value):
         state.progress.delete([SEEN, PENDING])
     stats = client.stats
     plain = plain_counts(counts)
