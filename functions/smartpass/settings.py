@@ -72,6 +72,9 @@ class Settings(BaseModel):
     district_link_public_keys_parameter: str = Field(
         alias="DISTRICT_LINK_PUBLIC_KEYS_PARAMETER", min_length=1
     )
+    # The session keys' public halves (a JWKS), for the district holds page, which verifies a
+    # district administrator's session and reads no private key.
+    session_public_keys_parameter: str = Field(alias="SESSION_PUBLIC_KEYS_PARAMETER", min_length=1)
     district_secret_prefix: str = Field(alias="DISTRICT_SECRET_PREFIX", pattern=r"^[A-Za-z0-9/_+=.@-]+/$")
     classlink_partner_api_url: str = Field(alias="CLASSLINK_PARTNER_API_URL")
     classlink_oneroster_proxy_url: str = Field(alias="CLASSLINK_ONEROSTER_PROXY_URL")

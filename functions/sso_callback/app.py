@@ -14,11 +14,12 @@ from smartpass.classlink.http import ClassLinkError
 from smartpass.data.stores import dynamo_stores
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
-from smartpass.sso.callback import finish_login, start_login
-from smartpass.sso.launch import InvalidCodeChallenge, InvalidReturnPath, checked_code_challenge
+from smartpass.sso.callback import finish_login
 from smartpass_aws.http_headers import secured
 from sso_callback import snapshot
-from sso_callback.responses import callback_redirect, login_redirect, refuse, request_cookies
+from sso_callback.district_holds_sign_in import district_admin_redirect
+from sso_callback.launch_routes import launch_routes
+from sso_callback.responses import callback_redirect, refuse, request_cookies
 from sso_callback.services import oidc, sso_config
 from sso_callback.session_routes import session_routes
 
@@ -30,6 +31,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayHttpResolver()
+app.include_router(launch_routes(stores))
 app.include_router(session_routes(stores))
 SECURE = settings.sso_redirect_uri.startswith("https://")
 
@@ -50,30 +52,6 @@ def health() -> dict[str, str]:
     return {"status": "ok", "stage": settings.stage}
 
 
-@app.get("/sso/classlink/launch")
-def launch() -> Response:
-    if not settings.sso_redirect_uri:
-        return refuse(app, "not_configured")
-    query = app.current_event
-    try:
-        start = start_login(
-            stores,
-            oidc(),
-            sso_config(),
-            query.get_query_string_value("return_to", "/") or "/",
-            checked_code_challenge(
-                query.get_query_string_value("code_challenge"),
-                query.get_query_string_value("code_challenge_method"),
-            ),
-        )
-    except InvalidReturnPath:
-        return refuse(app, "bad_return_path")
-    except InvalidCodeChallenge:
-        return refuse(app, "bad_code_challenge")
-    metrics.add_metric(name="LoginsStarted", unit=MetricUnit.Count, value=1)
-    return login_redirect(start, SECURE)
-
-
 @app.get("/sso/classlink/callback")
 def callback() -> Response:
     cookies = request_cookies(app.current_event.cookies)
@@ -88,6 +66,8 @@ def callback() -> Response:
         metrics.add_metric(name="LoginsSucceeded", unit=MetricUnit.Count, value=1)
         if outcome.sub_differs:  # ClassLink has not said that sub is the UserId: watched, not refused
             metrics.add_metric(name="IdTokenSubDiffersFromUserId", unit=MetricUnit.Count, value=1)
+    if outcome.district_admin is not None:  # to the district holds page, with its session
+        return district_admin_redirect(outcome, SECURE)
     return callback_redirect(outcome, SECURE)
 
 

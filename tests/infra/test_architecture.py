@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "functions"
 SOURCE_FOLDERS = (FUNCTIONS, ROOT / "infra", ROOT / "tools")
-HANDLER_PACKAGES = {"invite_handler", "nightly_sync", "sso_callback", "operator_console"}
+HANDLER_PACKAGES = {"invite_handler", "nightly_sync", "sso_callback", "operator_console", "district_holds"}
 SHARED_AWS = "smartpass_aws"
 # The domain is handed its AWS clients and stores; it never makes them.
 NOT_IN_THE_DOMAIN = HANDLER_PACKAGES | {SHARED_AWS, "boto3", "aws_lambda_powertools"}

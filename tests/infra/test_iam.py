@@ -330,12 +330,28 @@ ALLOWED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:UpdateItem", "LoginCodesTable"),
         ("secretsmanager:GetSecretValue", "SsoClientSecret"),
         ("secretsmanager:GetSecretValue", "SessionSigningKeySecret"),
+        # the session keys' public halves, published for the district holds page
+        ("ssm:GetParameter", "SessionPublicKeysParameter"),
+        ("ssm:PutParameter", "SessionPublicKeysParameter"),
     },
     "OperatorConsoleFunctionRole": {
         ("dynamodb:Scan", "DistrictsTable"),
         ("dynamodb:GetItem", "DistrictsTable"),
         ("dynamodb:Query", "SyncRunsTable"),
         ("ssm:GetParameter", "DistrictLinkPublicKeysParameter"),
+    },
+    "DistrictHoldsFunctionRole": {
+        ("dynamodb:GetItem", "DistrictsTable"),  # the session's district
+        ("dynamodb:UpdateItem", "DistrictsTable"),  # its lease while an approval applies; state
+        ("dynamodb:PutItem", "DistrictHistoryTable"),  # every decision, appended
+        ("dynamodb:GetItem", "SyncRunsTable"),
+        ("dynamodb:Query", "SyncRunsTable"),  # the district's held runs, later runs
+        ("dynamodb:UpdateItem", "SyncRunsTable"),  # claimed, decided
+        ("dynamodb:Query", "SyncProgressTable"),  # the held deactivations
+        ("dynamodb:BatchWriteItem", "SyncProgressTable"),  # ...dropped once decided
+        ("dynamodb:GetItem", "RosterUsersTable"),  # the administrator, read again each request
+        *{("dynamodb:UpdateItem", table) for table in ROSTER_TABLES},  # approved soft deactivations
+        ("ssm:GetParameter", "SessionPublicKeysParameter"),  # verifies sessions, signs nothing
     },
 }
 

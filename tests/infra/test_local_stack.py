@@ -78,6 +78,7 @@ def test_the_worker_gets_the_templates_sqs_concurrency_and_the_others_run_one_at
         "NightlySyncWorkerFunction": default,
         "SsoCallbackFunction": 1,
         "OperatorConsoleFunction": 1,
+        "DistrictHoldsFunction": 1,
     }
     (worker_source,) = stack.sqs_sources
     assert (worker_source.function.logical_id, worker_source.max_concurrency) == (

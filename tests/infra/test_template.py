@@ -32,9 +32,15 @@ def _queue_id(ref: Any) -> str:
     return ref["Fn::GetAtt"][0] if isinstance(ref["Fn::GetAtt"], list) else ref["Fn::GetAtt"].split(".")[0]
 
 
-def test_the_four_handler_packages_are_wired() -> None:
+def test_the_five_handler_packages_are_wired() -> None:
     handlers = {function_property(TEMPLATE, f, "Handler").split(".")[0] for f in FUNCTIONS}
-    assert handlers == {"invite_handler", "nightly_sync", "sso_callback", "operator_console"}
+    assert handlers == {
+        "invite_handler",
+        "nightly_sync",
+        "sso_callback",
+        "operator_console",
+        "district_holds",
+    }
 
 
 def test_one_code_uri_for_every_function_and_it_is_the_functions_folder() -> None:

@@ -25,6 +25,7 @@ VALID = {
     "SESSION_SIGNING_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:session",
     "DISTRICT_LINK_SIGNING_KEY_SECRET_ID": "arn:aws:secretsmanager:us-east-1:123456789012:secret:link",
     "DISTRICT_LINK_PUBLIC_KEYS_PARAMETER": "/smartpass/dev/district-link-public-keys",
+    "SESSION_PUBLIC_KEYS_PARAMETER": "/smartpass/dev/session-public-keys",
     "DISTRICT_SECRET_PREFIX": "smartpass/dev/districts/",
     "CLASSLINK_PARTNER_API_URL": "https://oneroster-proxy.apis.classlink.com",
     "CLASSLINK_ONEROSTER_PROXY_URL": "https://oneroster-proxy.apis.classlink.com/",

@@ -65,7 +65,10 @@ def test_a_rostered_user_is_found_by_sourced_id_and_linked_at_the_first_sign_in(
     person = resolve_person(stores, _info("s-1"), {"sub": USER_ID})
     # The district and the user in one round trip, then the one conditional write.
     assert _users(stores).requests == ["BatchGetItem", "UpdateItem"]
-    assert person == Person(TENANT, "s-1", "teacher", ("school-1", "school-2"), USER_ID)
+    # The OneRoster role comes with it (the district holds page admits district administrators).
+    assert person == Person(
+        TENANT, "s-1", "teacher", ("school-1", "school-2"), USER_ID, roster_role="student"
+    )
     stored = _stored(stores, "s-1")
     assert stored.classlink_user_id == USER_ID and stored.last_login_at is not None
 

@@ -32,6 +32,9 @@ class LoginState(BoundModel):
     # A client that starts the login itself binds the login code it will get by PKCE: the S256
     # challenge of a verifier only it holds (then no code cookie is set).
     code_challenge = UnicodeAttribute(null=True)
+    # Where the login ends: None for the app (return_path on it), or a page of ours that signs
+    # people in through ClassLink ("district_holds": a district administrator's held syncs).
+    destination = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=utcnow)
     expires_at = TTLAttribute()
     consumed = BooleanAttribute(default=False)

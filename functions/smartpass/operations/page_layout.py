@@ -50,6 +50,10 @@ svg .axis{stroke:#b8bfc8;stroke-width:1}
 .finding{border-left:4px solid #e0a100;padding:6px 10px;margin:8px 0;background:#fffaf0}
 .finding p{margin:2px 0}
 .notice{border-left:4px solid #c0392b;padding:6px 10px;background:#fdf3f2}
+form.decision{display:inline-block;margin:10px 10px 0 0}
+.button,button{display:inline-block;padding:6px 14px;border-radius:5px;border:1px solid #1f3a5f;
+background:#1f3a5f;color:#fff;font-size:.9rem;text-decoration:none;cursor:pointer}
+button.reject{background:#fff;color:#1f3a5f}
 """.strip()
 
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()

@@ -21,7 +21,8 @@ from smartpass.data.base import utcnow
 from smartpass.data.changes import equals, greater, present
 from smartpass.data.login import LoginState
 from smartpass.data.stores import Stores
-from smartpass.sso.identity import Refusal, resolve_person
+from smartpass.sso import district_admin
+from smartpass.sso.identity import Person, Refusal, resolve_person
 from smartpass.sso.launch import LoginStart, begin_login, binding_hash, browser_cookie_name
 from smartpass.sso.session import issue_login_code
 
@@ -48,18 +49,36 @@ class Outcome:
     # (name, value) of the cookie that binds the login code to this browser (/sso/session reads it)
     code_cookie: tuple[str, str] | None = None
     sub_differs: bool = False  # the id_token's sub is not my/info's UserId (counted, not refused)
+    # A district administrator signed in for the district holds page: the handler signs their
+    # session (district_admin.py) and sets it as a cookie on the redirect to that page.
+    district_admin: Person | None = None
+
+
+DESTINATIONS = frozenset({district_admin.DESTINATION})
+
+
+class UnknownDestination(ValueError):
+    """A launch asked to end on a page of ours that does not exist."""
 
 
 def start_login(
-    stores: Stores, oidc: OidcClient, config: SsoConfig, return_path: str, code_challenge: str | None = None
+    stores: Stores,
+    oidc: OidcClient,
+    config: SsoConfig,
+    return_path: str,
+    code_challenge: str | None = None,
+    destination: str | None = None,
 ) -> LoginStart:
+    if destination is not None and destination not in DESTINATIONS:
+        raise UnknownDestination(destination)
     return begin_login(
         stores,
         authorize_url=oidc.discovery().authorization_endpoint,
         client_id=config.client_id,
         redirect_uri=config.redirect_uri,
-        return_path=return_path,
-        code_challenge=code_challenge,
+        return_path=return_path if destination is None else "/",
+        code_challenge=code_challenge if destination is None else None,
+        destination=destination,
     )
 
 
@@ -122,6 +141,8 @@ def finish_login(
     person = resolve_person(stores, info, claims)
     if isinstance(person, Refusal):
         return Outcome(refusal=person.reason, person=f"{info.tenant_id}|{info.sourced_id or '-'}")
+    if state.destination == district_admin.DESTINATION:
+        return _to_district_holds(person, config, browser_cookie_name(state.state))
     issued = issue_login_code(stores, person, state.code_challenge)
     return Outcome(
         location=_with_login_code(config.app_url, state.return_path or "/", issued.code),
@@ -129,4 +150,18 @@ def finish_login(
         clear_cookie=browser_cookie_name(state.state),
         code_cookie=(issued.cookie_name, issued.cookie_value) if issued.cookie_value else None,
         sub_differs=person.sub_differs,
+    )
+
+
+def _to_district_holds(person: Person, config: SsoConfig, login_cookie: str) -> Outcome:
+    """A sign-in for the district holds page: only a district administrator goes on (the page
+    checks again at each request), with no login code (the session goes into a cookie)."""
+    who = f"{person.tenant_id}|{person.sourced_id}"
+    if not district_admin.is_district_administrator(person.roster_role):
+        return Outcome(refusal="not_district_administrator", person=who)
+    return Outcome(
+        location=district_admin.holds_url(config.redirect_uri),
+        person=who,
+        clear_cookie=login_cookie,
+        district_admin=person,
     )

@@ -30,6 +30,7 @@ USER_FIELDS = [
     "active",
     "enabled_user",
     "app_role",
+    "role",  # the OneRoster role: who may review the district's held syncs (district_admin.py)
     "org_sourced_ids",
     "classlink_user_id",
 ]
@@ -42,6 +43,7 @@ class Person:
     role: str
     school_ids: tuple[str, ...]
     classlink_user_id: str
+    roster_role: str = ""  # the OneRoster role, lowercase (student, teacher, administrator...)
     # The id_token's `sub` is not my/info's UserId. Not refused (that they are the same value is
     # not confirmed by ClassLink), counted by the handler so a pattern would show.
     sub_differs: bool = False
@@ -143,5 +145,6 @@ def resolve_person(stores: Stores, info: MyInfo, id_token_claims: dict[str, Any]
         role=user.app_role,
         school_ids=tuple(str(s) for s in user.org_sourced_ids or ()),
         classlink_user_id=info.user_id,
+        roster_role=str(user.role or ""),
         sub_differs=str(id_token_claims.get("sub", info.user_id)) != info.user_id,
     )

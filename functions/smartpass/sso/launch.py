@@ -114,6 +114,7 @@ def begin_login(
     redirect_uri: str,
     return_path: str,
     code_challenge: str | None = None,
+    destination: str | None = None,
 ) -> LoginStart:
     client = WebApplicationClient(client_id)
     verifier = client.create_code_verifier(64)
@@ -125,6 +126,7 @@ def begin_login(
         return_path=safe_return_path(return_path),
         browser_binding_hash=binding_hash(binding),
         code_challenge=code_challenge,
+        destination=destination,
         expires_at=utcnow() + LOGIN_STATE_TTL,
     )
     if not stores.login_states.add(state):

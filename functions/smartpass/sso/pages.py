@@ -152,6 +152,14 @@ REFUSALS: dict[str, Page] = {
         "Your district does not give your role access to SmartPass.",
         f"If you should have access, ask {ADMIN} to check SmartPass's role settings.",
     ),
+    "not_district_administrator": Page(
+        403,
+        "Only your district's administrators can review held syncs",
+        "You signed in with ClassLink, but your district's roster does not list you as a district "
+        "administrator, so SmartPass cannot show you your district's held roster syncs.",
+        f"Ask {ADMIN} or a district administrator to review it. Students and teachers can keep using "
+        "SmartPass from ClassLink LaunchPad as usual.",
+    ),
     "classlink_unavailable": Page(
         503,
         "ClassLink is not answering",

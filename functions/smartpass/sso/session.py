@@ -11,7 +11,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
@@ -192,16 +192,78 @@ def redeem_login_code(
         login, {"consumed": True}, [equals("consumed", False), greater("expires_at", now)]
     ):
         raise LoginCodeRejected("unknown, used or expired login code")
+    return sign_session(
+        key,
+        issuer,
+        SESSION_AUDIENCE,
+        SessionFor(
+            login.tenant_id, login.sourced_id, login.role, tuple(str(s) for s in login.school_ids or ())
+        ),
+        now,
+    )
+
+
+@dataclass(frozen=True)
+class SessionFor:
+    """Who a session is for, as its claims say."""
+
+    tenant_id: str
+    sourced_id: str
+    role: str
+    school_ids: tuple[str, ...] = ()
+
+
+class SessionRejected(ValueError):
+    """A token that is not a session for this audience: forged, tampered, expired, another
+    audience's. `expired` tells a stale one apart (a page may say "sign in again")."""
+
+    def __init__(self, expired: bool) -> None:
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
+
+
+def sign_session(key: SigningKey, issuer: str, audience: str, who: SessionFor, now: datetime) -> str:
+    """A session JWT for `audience`: the app's (SESSION_AUDIENCE) or a page of ours that signs
+    people in through ClassLink (the district holds page has one of its own)."""
     claims = {
         "iss": issuer,
-        "aud": SESSION_AUDIENCE,
-        "sub": f"{login.tenant_id}|{login.sourced_id}",
-        "tenant_id": login.tenant_id,
-        "sourced_id": login.sourced_id,
-        "role": login.role,
-        "school_ids": list(login.school_ids or []),
+        "aud": audience,
+        "sub": f"{who.tenant_id}|{who.sourced_id}",
+        "tenant_id": who.tenant_id,
+        "sourced_id": who.sourced_id,
+        "role": who.role,
+        "school_ids": list(who.school_ids),
         "iat": int(now.timestamp()),
         "exp": int((now + SESSION_TTL).timestamp()),
         "jti": secrets.token_urlsafe(12),
     }
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+
+
+def verify_session(token: str, keys: PublicKeys, issuer: str, audience: str) -> dict[str, Any]:
+    """The claims of a session made for `audience` by one of `keys`, or SessionRejected."""
+    if not token or len(token) > 4096:
+        raise SessionRejected(expired=False)
+    try:
+        key = keys.find(jwt.get_unverified_header(token).get("kid"))
+        if key is None:
+            raise SessionRejected(expired=False)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=["RS256"],
+            audience=audience,
+            issuer=issuer,
+            options={"require": ["iss", "aud", "sub", "iat", "exp", "jti"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise SessionRejected(expired=True) from None
+    except jwt.PyJWTError:
+        raise SessionRejected(expired=False) from None
+    if not all(
+        isinstance(claims.get(name), str) and claims[name] for name in ("tenant_id", "sourced_id", "jti")
+    ):
+        raise SessionRejected(expired=False)
+    if claims["sub"] != f"{claims['tenant_id']}|{claims['sourced_id']}":
+        raise SessionRejected(expired=False)
+    return claims

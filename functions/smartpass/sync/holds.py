@@ -1,5 +1,8 @@
-"""Deciding a held run: what it would deactivate, approve it, or reject it (operator tools call
-these; nothing here knows who is asking beyond the name it is given).
+"""Deciding a held run: what it would deactivate, approve it, or reject it. Two kinds of people
+decide: an operator (the operator CLI) and the district's own administrator signed in through
+ClassLink (the district's holds page, operations/district_holds.py). Nothing here checks who may
+decide; the callers do. Each decision is named the same way in the run (`decided_by`, a note in
+its findings) and in the district's history (an event with the decider as actor).
 
 Approval applies exactly the held deactivations that still hold: each one is conditional on the
 record still being active with the content it had when the run was held. A hold is stale once
@@ -17,7 +20,7 @@ from smartpass.data.districts import District, DistrictState, RunSummary
 from smartpass.data.roster_store import RosterStore
 from smartpass.data.stores import Stores
 from smartpass.data.sync_runs import SyncRun, SyncState
-from smartpass.district_state import set_district_state
+from smartpass.district_state import record_event, set_district_state
 from smartpass.sync.collections import COLLECTIONS
 from smartpass.sync.lease import acquire_lease, release_lease
 from smartpass.sync.progress import HELD, ProgressParts
@@ -28,6 +31,29 @@ SUPERSEDING = frozenset({SyncState.SUCCEEDED.value, SyncState.HELD.value, SyncSt
 
 class HoldError(RuntimeError):
     """The hold cannot be decided now; the message says why."""
+
+
+@dataclass(frozen=True)
+class Decider:
+    """Who decides a hold: `name` in the run (decided_by, the note) and in the history's reason,
+    `actor` as the history's actor."""
+
+    name: str
+    actor: str
+
+    @classmethod
+    def operator(cls, name: str) -> Decider:
+        return cls(name, f"operator:{name}")
+
+    @classmethod
+    def district_administrator(cls, sourced_id: str, display_name: str) -> Decider:
+        """A district administrator signed in through ClassLink, by roster name and sourcedId."""
+        who = f"{display_name} ({sourced_id})" if display_name.strip() else sourced_id
+        return cls(f"{who}, district administrator via ClassLink", f"district-admin:{sourced_id}")
+
+
+def _decider(operator: str | Decider) -> Decider:
+    return operator if isinstance(operator, Decider) else Decider.operator(operator)
 
 
 @dataclass
@@ -72,8 +98,8 @@ def review_hold(stores: Stores, tenant_id: str, run_id: str, sample_size: int = 
 
 
 def _claim(stores: Stores, run: SyncRun, operator: str) -> None:
-    """One decision per hold: the first operator to claim it decides it (the same operator may
-    try again after an interruption). Without this, an approval applying deactivations and a
+    """One decision per hold: the first person to claim it decides it (the same person may try
+    again after an interruption). Without this, an approval applying deactivations and a
     rejection dropping them could run at once and leave a run rejected with half applied."""
     held = equals("state", SyncState.HELD.value)
     claims: list[list[Expect]] = [[held, absent("decided_by")], [held, equals("decided_by", operator)]]
@@ -85,10 +111,12 @@ def _claim(stores: Stores, run: SyncRun, operator: str) -> None:
     )
 
 
-def approve_hold(stores: Stores, tenant_id: str, run_id: str, operator: str) -> dict[str, int]:
-    """Apply the held deactivations. Returns {"applied": n, "no_longer_applicable": m}."""
+def approve_hold(stores: Stores, tenant_id: str, run_id: str, operator: str | Decider) -> dict[str, int]:
+    """Apply the held deactivations. `operator`: an operator's name, or a Decider. Returns
+    {"applied": n, "no_longer_applicable": m}."""
+    decider = _decider(operator)
     run = _held_run(stores, tenant_id, run_id)
-    _claim(stores, run, operator)
+    _claim(stores, run, decider.name)
     district = _district(stores, tenant_id)
     if not acquire_lease(stores, district, run_id, DECIDING_SECONDS):
         raise HoldError(
@@ -115,8 +143,8 @@ def approve_hold(stores: Stores, tenant_id: str, run_id: str, operator: str) -> 
             run,
             district,
             SyncState.APPROVED.value,
-            operator,
-            f"approved by {operator}",
+            decider,
+            f"approved by {decider.name}",
             deactivated=outcome["applied"],
         )
     finally:
@@ -124,16 +152,17 @@ def approve_hold(stores: Stores, tenant_id: str, run_id: str, operator: str) -> 
     return {"applied": outcome["applied"], "no_longer_applicable": outcome["no_longer_applicable"]}
 
 
-def reject_hold(stores: Stores, tenant_id: str, run_id: str, operator: str) -> None:
+def reject_hold(stores: Stores, tenant_id: str, run_id: str, operator: str | Decider) -> None:
     """Drop the held deactivations. A stale hold (a later run decided afresh) may be rejected
     too, to close it; it then leaves the district's state to that later run."""
+    decider = _decider(operator)
     run = _held_run(stores, tenant_id, run_id, allow_stale=True)
-    _claim(stores, run, operator)
+    _claim(stores, run, decider.name)
     stale = bool(_later_decisions(stores, tenant_id, run_id))
     district = _district(stores, tenant_id)
     ProgressParts(stores.progress, tenant_id, run_id, utcnow()).delete([HELD])
-    note = f"rejected by {operator}" + (" (stale: a later run had decided afresh)" if stale else "")
-    _decide(stores, run, district, SyncState.REJECTED.value, operator, note, restore_district=not stale)
+    note = f"rejected by {decider.name}" + (" (stale: a later run had decided afresh)" if stale else "")
+    _decide(stores, run, district, SyncState.REJECTED.value, decider, note, restore_district=not stale)
 
 
 def _district(stores: Stores, tenant_id: str) -> District:
@@ -148,14 +177,16 @@ def _decide(
     run: SyncRun,
     district: District,
     state: str,
-    operator: str,
+    decider: Decider,
     note: str,
     restore_district: bool = True,
     deactivated: int = 0,
 ) -> None:
     stores.runs.update(
-        run, {"state": state, "decided_by": operator, "findings": [*(run.findings or []), note]}
+        run, {"state": state, "decided_by": decider.name, "findings": [*(run.findings or []), note]}
     )
+    # Every decision, whoever made it and whatever the district's state does next.
+    record_event(stores, district.tenant_id, f"hold_{state}", decider.actor, f"run {run.run_id} {note}")
     last = district.last_run
     if last is not None and last.run_id == run.run_id:
         # The district's last run is now decided: lists and the sign-in check show it so.
@@ -165,4 +196,4 @@ def _decide(
         decided.counts = {**plain_map(last.counts), "deactivated": deactivated}
         stores.districts.update(district, {"last_run": decided})
     if restore_district and district.state == DistrictState.HELD.value:
-        set_district_state(stores, district, DistrictState.ACTIVE.value, note, None, f"operator:{operator}")
+        set_district_state(stores, district, DistrictState.ACTIVE.value, note, None, decider.actor)
