@@ -272,3 +272,13 @@ def test_only_a_person_of_the_sessions_district_is_named() -> None:
     claims = jwt.decode(token, options={"verify_signature": False})
     assert (claims["aud"], claims["sub"], claims["tenant_id"]) == (district_admin.AUDIENCE, f"{A}|admin", A)
     assert claims["exp"] - claims["iat"] == 15 * 60
+
+
+def test_the_district_status_page_of_a_held_district_points_its_administrators_to_the_holds_page() -> None:
+    from smartpass.operations.district_page import DistrictStatus, render_district_page
+
+    def shown(state: str) -> str:
+        return render_district_page(DistrictStatus("Aspen Unified", state, None, None, None, False, utcnow()))
+
+    assert 'href="/district/holds"' in shown("held")
+    assert "/district/holds" not in shown("active")

@@ -110,7 +110,10 @@ def _held(held: HeldRunView, admin: SignedInAdmin) -> str:
         f'<input type="hidden" name="form_token" value="{esc(admin.session.session_id)}">'
         f'<button type="submit" id="{decision}-{esc(_slug(run.run_id))}" class="{decision}">{label}</button>'
         "</form>"
-        for decision, label in (("approve", "Approve: deactivate them"), ("reject", "Reject: keep everyone"))
+        for decision, label in (
+            ("approve", "Approve: deactivate them"),
+            ("reject", "Reject: deactivate nothing"),
+        )
     )
     return (
         f'<section class="held-run" data-run-id="{esc(run.run_id)}"><h2>Sync of {when(run.finished_at)}'

@@ -15,6 +15,7 @@ from smartpass.data.stores import Stores
 from smartpass.data.sync_runs import TERMINAL_STATES
 from smartpass.operations.overview import RunView, run_view
 from smartpass.operations.page_layout import badge, esc, number, page, when
+from smartpass.sso.district_admin import PATH as HOLDS_PATH
 
 RUNS_READ = 10  # the newest runs searched for the last finished one and the last health check
 
@@ -24,8 +25,8 @@ STATE_WORDS = {
     "active": ("Connected", "SmartPass syncs your roster from ClassLink every night."),
     "held": (
         "Held for review",
-        "A sync would have deactivated many users, so nothing was deactivated; a SmartPass operator "
-        "is reviewing it.",
+        "A sync would have deactivated many records, so nothing was deactivated; a SmartPass operator "
+        "or one of your district administrators reviews it.",
     ),
     "paused": (
         "Paused",
@@ -40,8 +41,8 @@ STATE_WORDS = {
 OUTCOME_WORDS = {
     "succeeded": "Finished",
     "held": "Held for review (nothing was deactivated)",
-    "approved": "Reviewed and applied by SmartPass",
-    "rejected": "Reviewed by SmartPass; its deactivations were not applied",
+    "approved": "Reviewed and applied",
+    "rejected": "Reviewed; its deactivations were not applied",
     "failed": "Failed (records already received were kept; nothing was deactivated)",
     "skipped": "Skipped (the district was paused)",
 }
@@ -93,6 +94,11 @@ def render_district_page(status: DistrictStatus) -> str:
     )
     if status.running:
         body += "<p>A sync is running now; reload this page in a few minutes.</p>"
+    if status.state == "held":
+        body += (
+            f'<p id="review-link">District administrators can review it themselves: '
+            f'<a href="{esc(HOLDS_PATH)}">sign in with ClassLink to see the held sync</a>.</p>'
+        )
     body += "</section>" + _last_sync(status) + _health(status.health_run)
     return page(f"{status.name}: SmartPass roster sync", f"As of {when(status.generated_at)}", body)
 
