@@ -255,17 +255,28 @@ class Piece:
     # ---------------------------------------------------------------- decide
     def over_threshold(self) -> list[str]:
         settings = self.district.sync_settings
+        limits = {
+            name: max(
+                int(self.counts[name].get("active_before", 0))
+                * float(settings.deactivation_threshold_percent)
+                / 100,
+                float(settings.deactivation_threshold_minimum),
+            )
+            for name in self.names
+        }
+        # A school-year rollover's terms, classes and enrollments do not count (rollover.py).
+        rollover = school_year_rollover(
+            self.stores.roster_reader, self.district.tenant_id, self.pending, limits, self.now.date()
+        )
+        if rollover.finding and rollover.finding not in self.findings:
+            self.findings.append(rollover.finding)
         reasons = []
         for name in self.names:
             active = int(self.counts[name].get("active_before", 0))
-            count = len(self.pending.get(name, {}))
-            limit = max(
-                active * float(settings.deactivation_threshold_percent) / 100,
-                float(settings.deactivation_threshold_minimum),
-            )
+            count = len(self.pending.get(name, {})) - rollover.exempt.get(name, 0)
             if self.counts[name].get("distinct", 0) == 0 and active > 0:
                 reasons.append(f"ClassLink sent no {name} while we hold {active} active ones")
-            elif count > limit:
+            elif count > (limit := limits[name]):
                 reasons.append(
                     f"{count} of {active} active {name} would be deactivated, over the limit of {int(limit)}"
                 )
