@@ -328,6 +328,24 @@ def render_other(path: Path, data: dict[str, Any]) -> list[str]:
     return [f"### {path.stem}", "", _source(path, data), "", *pairs(_flatten(data))]
 
 
+def render_faults(path: Path, data: dict[str, Any]) -> list[str]:
+    """bench.faults: one row per fault tried, with its outcome and the invariants checked."""
+    names = ("nothing_lost", "nothing_wrongly_deactivated", "none_stuck_in_syncing")
+    rows = [
+        [
+            _cell(f["family"]),
+            _cell(f["fault"]),
+            _cell(f["outcome"]),
+            "yes" if f["passed"] and all(f["checks"].get(n) for n in names) else "NO",
+        ]
+        for f in data["faults"]
+    ]
+    header = ["family", "fault", "outcome", "invariants hold"]
+    survived = sum(1 for row in rows if row[-1] == "yes")
+    summary = f"{survived} of {len(rows)} faults survived: nothing lost, none wrongly deactivated or stuck."
+    return ["### Fault survival", "", _source(path, data), "", summary, "", *table(header, rows)]
+
+
 Renderer = Callable[[Path, dict[str, Any]], list[str]]
 
 # (order on the page, does this renderer fit the file, renderer)
@@ -339,6 +357,7 @@ RENDERERS: list[tuple[int, Callable[[Path, dict[str, Any]], bool], Renderer]] = 
     (4, lambda p, d: p.name == "sandbox_large_district.json", render_sandbox),
     (5, lambda p, d: d.get("benchmark") == "suite", render_suite),
     (6, lambda p, d: d.get("benchmark") == "fleet", render_fleet),
+    (7, lambda p, d: d.get("benchmark") == "faults", render_faults),
 ]
 
 

@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.write_text(
             json.dumps(
                 {
+                    "benchmark": "faults",
                     "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "commit": _commit(),
                     "machine": f"{platform.machine()}, {platform.python_version()}",

@@ -85,4 +85,6 @@ def test_a_run_that_outlived_its_lease_cannot_undo_the_run_that_took_over(
     assert district.state == DistrictState.ACTIVE.value and district.last_run.run_id == newer.run_id
     assert int(district.sync_lease_fence) == 3  # the initial sync's, the stale run's, the newer run's
     checks = assert_invariants(synced)
-    record(record_property, FAMILY, where, "newer run completed; stale run fenced and failed cleanly", checks)
+    record(
+        record_property, FAMILY, where, "newer run completed; the late run fenced and failed cleanly", checks
+    )
