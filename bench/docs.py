@@ -112,6 +112,19 @@ def render_sync(path: Path, data: dict[str, Any]) -> list[str]:
         ("raw seconds / initial seconds", ratios.get("raw_over_initial_seconds"), ""),
         ("generating the district in the sandbox", data.get("sandbox_generate_seconds"), "s"),
     ]
+    for name in ("initial", "nightly"):
+        run = data.get(name) or {}
+        if run.get("cpu_seconds_per_1000_records") is not None:
+            phases = ", ".join(
+                f"{phase} {fmt(spent, 's')}" for phase, spent in run["cpu_seconds_by_phase"].items()
+            )
+            facts.append(
+                (
+                    f"worker CPU, {name}, per 1,000 records ({phases})",
+                    run["cpu_seconds_per_1000_records"],
+                    "s",
+                )
+            )
     extra = [f"- {name}: {fmt(value, unit)}" for name, value, unit in facts if value is not None]
     if extra:
         lines += ["", *extra]

@@ -133,7 +133,7 @@ def overlapping(runs: list[SyncRun]) -> bool:
 
 def measured_work(run: SyncRun, users: int) -> DistrictWork:
     counts = run.counts.as_dict()
-    per_collection = [v for k, v in counts.items() if k not in ("total", "client", "cpu_seconds")]
+    per_collection = [v for k, v in counts.items() if k not in ("total", "client")]
     return DistrictWork(
         users=users,
         records=sum(int(c.get("active_before", 0)) for c in per_collection),
@@ -154,15 +154,23 @@ def stored_item_bytes(stack: LocalStack, sample: int = 2000) -> float:
 
 
 def cpu_per_row(runs: list[SyncRun]) -> float | None:
-    """The worker's CPU per row fetched, from the runs' own thread-CPU accounting."""
+    """The worker's CPU per row fetched, from the runs' own accounting (thread CPU per phase,
+    summed over pieces); None when a run has none."""
     cpu = rows = 0.0
     for run in runs:
-        spent = run.counts.as_dict().get("cpu_seconds")
-        if not spent:
+        if not run.cpu_seconds:
             return None
-        cpu += sum(float(v) for v in dict(spent).values())
+        cpu += sum(float(v) for v in run.cpu_seconds.as_dict().values())
         rows += float(run.counts.as_dict()["total"].get("fetched", 0))
     return cpu / rows if rows else None
+
+
+def cpu_by_phase(runs: list[SyncRun]) -> dict[str, float]:
+    phases: dict[str, float] = {}
+    for run in runs:
+        for phase, spent in (run.cpu_seconds.as_dict() if run.cpu_seconds else {}).items():
+            phases[phase] = phases.get(phase, 0.0) + float(spent)
+    return {phase: round(spent, 3) for phase, spent in phases.items()}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -271,6 +279,7 @@ def night(args: argparse.Namespace) -> dict[str, Any]:
             "per row: the issue's 0.05 ms (no published figure)",
         },
         "worker_cpu_per_1000_rows_seconds": None if measured_cpu is None else round(measured_cpu * 1000, 4),
+        "worker_cpu_seconds_by_phase": cpu_by_phase(list(last.values())),
         "set_up": {
             "sandbox_generate_seconds": round(generated, 1),
             "onboarding_seconds": round(onboarded, 1),

@@ -142,6 +142,19 @@ def progress(phase: str, figures: dict[str, Any], run: SyncRun, pages: int, **ex
     sys.stderr.flush()
 
 
+def cpu(run: SyncRun) -> dict[str, Any]:
+    """The worker's own CPU for the run (thread CPU per phase, summed over its pieces), and per
+    1,000 records fetched."""
+    spent = run.cpu_seconds.as_dict() if run.cpu_seconds else {}
+    phases = {k: round(float(v), 3) for k, v in spent.items()}
+    fetched = int(run.counts.as_dict()["total"].get("fetched", 0))
+    total = sum(phases.values())
+    return {
+        "cpu_seconds_by_phase": phases,
+        "cpu_seconds_per_1000_records": round(total / fetched * 1000, 4) if fetched and phases else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=10_000, help="synced users in the generated district")
@@ -207,6 +220,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "seconds": initial["seconds"],
             "worker_peak_rss_mb": initial["peak_rss_mb"],
             "invocations": initial["invocations"],
+            **cpu(initial_run),
         },
         "nightly": {
             "changed_records": changed,
@@ -216,6 +230,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "seconds": nightly["seconds"],
             "worker_peak_rss_mb": nightly["peak_rss_mb"],
             "invocations": nightly["invocations"],
+            **cpu(nightly_run),
         },
         "naive_nightly_writes": sum(
             int(nightly_totals[k]) for k in ("created", "updated", "unchanged", "reactivated", "deactivated")
