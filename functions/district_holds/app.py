@@ -38,6 +38,11 @@ metrics = Metrics()
 app = APIGatewayHttpResolver()
 
 
+def _time_left() -> float:
+    """Seconds this invocation has left: an approval stops in time and is continued."""
+    return float(app.lambda_context.get_remaining_time_in_millis()) / 1000
+
+
 @app.get(PATH)
 def holds_page() -> Response:
     session = session_of(app)
@@ -59,7 +64,7 @@ def decision() -> Response:
     form = parse_qs(app.current_event.decoded_body or "", max_num_fields=10)
     run_id, choice, token = ((form.get(name) or [""])[0] for name in ("run_id", "decision", "form_token"))
     try:
-        made = decide(stores, session, run_id, choice, token)
+        made = decide(stores, session, run_id, choice, token, _time_left)
     except NotAllowed as refusal:
         return refused(app, refusal.reason, session)
     except DecisionRefused as exc:

@@ -41,7 +41,7 @@ from smartpass.sso.session import (
     SigningKeys,
     sign_session,
 )
-from smartpass.sync.holds import approve_hold
+from smartpass.sync.holds import HoldError, approve_hold
 from smartpass.sync.progress import HELD, ProgressParts
 from tests.fakes.stores import FakeDistricts, FakeHistory, fake_stores, rostered_user
 from tests.unit.test_sso_rules import StubClassLink
@@ -282,3 +282,33 @@ def test_the_district_status_page_of_a_held_district_points_its_administrators_t
 
     assert 'href="/district/holds"' in shown("held")
     assert "/district/holds" not in shown("active")
+
+
+def test_a_big_approval_stops_in_time_and_the_same_decider_continues_it() -> None:
+    """A web request has 29 s: an approval bounded in time applies what fits, keeps how far it got
+    on the run, and the next call (the page's Continue) applies the rest, counted once."""
+    stores, _, _ = _two_districts()
+    run = SyncRun(tenant_id=A, run_id="2026-12-05T02:00:00.000000Z#nightly#big", kind="nightly", trigger="t")
+    run.state, run.held_deactivations = SyncState.HELD.value, 250
+    stores.runs.add(run)
+    for n in range(250):
+        rostered_user(stores, A, f"s{n:03d}")
+    held = [[f"s{n:03d}", "absent", "0a"] for n in range(250)]
+    ProgressParts(stores.progress, A, run.run_id, utcnow()).save(HELD, "users", 0, held)
+    rostered_user(stores, A, "s007", given_name="Changed", content_hash="ff")  # changed since the hold
+    session = _session(A)
+    clock = iter([30.0, 1.0])  # the first chunk fits, then time runs short
+    first = decide(stores, session, run.run_id, "approve", session.session_id, time_left=lambda: next(clock))
+    assert (first.applied, first.no_longer_applicable, first.remaining) == (199, 1, 50)
+    stored = stores.runs.get(A, run.run_id)
+    assert stored is not None and stored.state == "held" and stored.checkpoint is not None
+    with pytest.raises(HoldError, match="being decided by Dana Reyes"):
+        approve_hold(stores, A, run.run_id, "alice")  # an operator cannot take over half-way
+    with pytest.raises(DecisionRefused, match="being approved"):  # nor is half of it undone
+        decide(stores, session, run.run_id, "reject", session.session_id)
+    second = decide(stores, session, run.run_id, "approve", session.session_id, time_left=lambda: 30.0)
+    assert (second.applied, second.no_longer_applicable, second.remaining) == (249, 1, 0)
+    stored = stores.runs.get(A, run.run_id)
+    assert stored is not None and stored.state == "approved" and stored.checkpoint is None
+    assert stored.counts.as_dict()["users"]["deactivated"] == 249
+    assert sum(1 for n in range(250) if _user(stores, A, f"s{n:03d}").active) == 1

@@ -263,7 +263,11 @@ def _held_run(stores: Stores) -> SyncRun:
 def test_approving_a_hold_applies_what_still_holds_and_reactivates_the_district() -> None:
     stores = fake_stores()
     run = _held_run(stores)
-    assert approve_hold(stores, TENANT, run.run_id, "alice") == {"applied": 1, "no_longer_applicable": 0}
+    assert approve_hold(stores, TENANT, run.run_id, "alice") == {
+        "applied": 1,
+        "no_longer_applicable": 0,
+        "remaining": 0,
+    }
     district = stores.districts.get(TENANT)
     assert district is not None and district.state == "active" and district.sync_lease_run_id is None
     assert (stores.runs.get(TENANT, run.run_id) or run).state == "approved"

@@ -17,6 +17,7 @@ decision per hold). Each decision is the operators' own (sync/holds.py), named "
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -82,6 +83,7 @@ class DecisionMade:
     decision: str  # approve | reject
     applied: int = 0
     no_longer_applicable: int = 0
+    remaining: int = 0  # an approval that ran out of the request's time: continued by the next
 
 
 def read_session(token: str, keys: PublicKeys, issuer: str) -> AdminSession:
@@ -125,9 +127,15 @@ def holds_view(stores: Stores, session: AdminSession) -> HoldsView:
 
 
 def decide(
-    stores: Stores, session: AdminSession, run_id: str, decision: str, form_token: str
+    stores: Stores,
+    session: AdminSession,
+    run_id: str,
+    decision: str,
+    form_token: str,
+    time_left: Callable[[], float] | None = None,
 ) -> DecisionMade:
-    """Approve or reject one held run of the session's district, as its administrator."""
+    """Approve or reject one held run of the session's district, as its administrator. An
+    approval stops in `time_left` and is continued by approving again (sync/holds.py)."""
     if not form_token or not hmac.compare_digest(form_token.encode(), session.session_id.encode()):
         raise NotAllowed("forged_form")
     if decision not in DECISIONS or not run_id or len(run_id) > 200:
@@ -135,8 +143,11 @@ def decide(
     admin = signed_in_admin(stores, session)
     try:
         if decision == "approve":
-            result = approve_hold(stores, admin.tenant_id, run_id, admin.decider)
-            return DecisionMade(admin, run_id, decision, result["applied"], result["no_longer_applicable"])
+            result = approve_hold(stores, admin.tenant_id, run_id, admin.decider, time_left)
+            applied, unchanged, remaining = (
+                result[k] for k in ("applied", "no_longer_applicable", "remaining")
+            )
+            return DecisionMade(admin, run_id, decision, applied, unchanged, remaining)
         reject_hold(stores, admin.tenant_id, run_id, admin.decider)
     except HoldError as exc:
         raise DecisionRefused(str(exc)) from None

@@ -104,12 +104,7 @@ def _held(held: HeldRunView, admin: SignedInAdmin) -> str:
         )
     reasons = "".join(f'<div class="finding"><p>{esc(r)}</p></div>' for r in run.reasons)
     forms = "".join(
-        f'<form method="post" action="{esc(PATH)}" class="decision">'
-        f'<input type="hidden" name="run_id" value="{esc(run.run_id)}">'
-        f'<input type="hidden" name="decision" value="{decision}">'
-        f'<input type="hidden" name="form_token" value="{esc(admin.session.session_id)}">'
-        f'<button type="submit" id="{decision}-{esc(_slug(run.run_id))}" class="{decision}">{label}</button>'
-        "</form>"
+        _form(run.run_id, decision, label, admin.session.session_id)
         for decision, label in (
             ("approve", "Approve: deactivate them"),
             ("reject", "Reject: deactivate nothing"),
@@ -121,12 +116,31 @@ def _held(held: HeldRunView, admin: SignedInAdmin) -> str:
     )
 
 
+def _form(run_id: str, decision: str, label: str, form_token: str) -> str:
+    """A decision posted back to this page, with the session's form token."""
+    return (
+        f'<form method="post" action="{esc(PATH)}" class="decision">'
+        f'<input type="hidden" name="run_id" value="{esc(run_id)}">'
+        f'<input type="hidden" name="decision" value="{esc(decision)}">'
+        f'<input type="hidden" name="form_token" value="{esc(form_token)}">'
+        f'<button type="submit" id="{esc(decision)}-{esc(_slug(run_id))}" class="{esc(decision)}">'
+        f"{esc(label)}</button></form>"
+    )
+
+
 def _slug(run_id: str) -> str:
     return "".join(c for c in run_id if c.isalnum())[-12:]
 
 
 def render_decision(made: DecisionMade) -> str:
-    if made.decision == "approve":
+    more = ""
+    if made.decision == "approve" and made.remaining:
+        text = (
+            f"Approved in part: {number(made.applied)} record(s) deactivated so far, about "
+            f"{number(made.remaining)} to go (a page can only work for half a minute at a time)."
+        )
+        more = _form(made.run_id, "approve", "Continue approving", made.admin.session.session_id)
+    elif made.decision == "approve":
         text = (
             f"Approved. {number(made.applied)} record(s) deactivated; {number(made.no_longer_applicable)} "
             "had changed or come back since the hold and were left as they are."
@@ -134,7 +148,8 @@ def render_decision(made: DecisionMade) -> str:
     else:
         text = "Rejected. Nothing was deactivated; the next nightly sync decides afresh."
     body = (
-        f'<section id="decided" data-decision="{esc(made.decision)}"><p>{esc(text)}</p>'
+        f'<section id="decided" data-decision="{esc(made.decision)}" data-remaining="{made.remaining}">'
+        f"<p>{esc(text)}</p>{more}"
         f'<p class="muted">Recorded in your district\'s history as decided by '
         f"{esc(made.admin.decider.name)}.</p>"
         f'<p><a href="{esc(PATH)}">Back to held syncs</a></p></section>'

@@ -12,14 +12,15 @@ a later run of the district has finished (that run decided afresh), and cannot b
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from smartpass.data.base import plain_map, utcnow
 from smartpass.data.changes import Expect, absent, equals
 from smartpass.data.districts import District, DistrictState, RunSummary
-from smartpass.data.roster_store import RosterStore
 from smartpass.data.stores import Stores
-from smartpass.data.sync_runs import SyncRun, SyncState
+from smartpass.data.sync_runs import Checkpoint, SyncRun, SyncState
 from smartpass.district_state import record_event, set_district_state
 from smartpass.sync.collections import COLLECTIONS
 from smartpass.sync.lease import acquire_lease, release_lease
@@ -111,9 +112,25 @@ def _claim(stores: Stores, run: SyncRun, operator: str) -> None:
     )
 
 
-def approve_hold(stores: Stores, tenant_id: str, run_id: str, operator: str | Decider) -> dict[str, int]:
-    """Apply the held deactivations. `operator`: an operator's name, or a Decider. Returns
-    {"applied": n, "no_longer_applicable": m}."""
+APPLY_CHUNK = 100  # deactivations sent at once (on the writer threads), between time checks
+RESERVE_SECONDS = 5.0  # an approval bounded in time stops with at least this much left
+APPROVING = "approve"  # the checkpoint phase of an approval applied in steps
+
+
+def approve_hold(
+    stores: Stores,
+    tenant_id: str,
+    run_id: str,
+    operator: str | Decider,
+    time_left: Callable[[], float] | None = None,
+) -> dict[str, int]:
+    """Apply the held deactivations. `operator`: an operator's name, or a Decider.
+
+    With `time_left` (seconds), stop in time and leave the rest to the same decider: a web
+    request has 29 s, and a big district's held rollover can be hundreds of thousands of records.
+    How far it got is kept on the run (its checkpoint counts the entries done; its per-collection
+    counts the deactivations applied), so the next call starts where this one stopped and the
+    counts add up. Returns {"applied", "no_longer_applicable", "remaining"}, over every call."""
     decider = _decider(operator)
     run = _held_run(stores, tenant_id, run_id)
     _claim(stores, run, decider.name)
@@ -124,20 +141,42 @@ def approve_hold(stores: Stores, tenant_id: str, run_id: str, operator: str | De
         )
     now = utcnow()
     parts = ProgressParts(stores.progress, tenant_id, run_id, now)
-    outcome: Counter[str] = Counter()
-    rosters: dict[str, RosterStore] = {}
+    resumed = run.checkpoint is not None and run.checkpoint.phase == APPROVING
+    done = int(run.checkpoint.offset) if resumed and run.checkpoint is not None else 0
+    seen, stopped = 0, False
+    chunk: list[tuple[str, list[str]]] = []
+    applied: dict[str, Counter[str]] = {}
     try:
-        for collection, (sourced_id, reason, digest) in parts.load(HELD):
-            store = rosters.get(collection) or rosters.setdefault(
-                collection, stores.roster(COLLECTIONS[collection].model, tenant_id, run_id, now)
-            )
-            applied = store.deactivate(sourced_id, reason, expected_hash=digest)
-            outcome["applied" if applied else "no_longer_applicable"] += 1
-        if not outcome and int(run.held_deactivations or 0):
+        for collection, entry in parts.load(HELD):
+            seen += 1
+            if seen <= done:
+                continue  # applied by an earlier call of this approval
+            chunk.append((collection, entry))
+            if len(chunk) == APPLY_CHUNK:
+                _apply(stores, chunk, tenant_id, run_id, now, applied)
+                done, chunk = done + len(chunk), []
+                if time_left is not None and time_left() < RESERVE_SECONDS:
+                    stopped = True
+                    break
+        _apply(stores, chunk, tenant_id, run_id, now, applied)
+        done += len(chunk)
+        if not seen and int(run.held_deactivations or 0):
             raise HoldError(
                 f"the held deactivations of run {run_id} have expired; start a new sync to decide afresh"
             )
+        counts = _counted(run, applied)
+        changed = sum(per.get("no_longer_applicable", 0) for name, per in counts.items() if name != "total")
+        outcome = {
+            "applied": counts["total"].get("deactivated", 0),
+            "no_longer_applicable": changed,
+            "remaining": max(int(run.held_deactivations or 0) - done, 1) if stopped else 0,
+        }
+        if stopped:
+            checkpoint = Checkpoint(phase=APPROVING, offset=done, saved_at=now)
+            stores.runs.update(run, {"counts": counts, "checkpoint": checkpoint})
+            return outcome
         parts.delete([HELD])
+        stores.runs.update(run, {"counts": counts, "checkpoint": None})
         _decide(
             stores,
             run,
@@ -149,7 +188,38 @@ def approve_hold(stores: Stores, tenant_id: str, run_id: str, operator: str | De
         )
     finally:
         release_lease(stores, district, run_id)
-    return {"applied": outcome["applied"], "no_longer_applicable": outcome["no_longer_applicable"]}
+    return outcome
+
+
+def _apply(
+    stores: Stores,
+    chunk: list[tuple[str, list[str]]],
+    tenant_id: str,
+    run_id: str,
+    now: datetime,
+    applied: dict[str, Counter[str]],
+) -> None:
+    """One chunk of held deactivations, each conditional on the record being as it was when held;
+    what happened is added to `applied` (per collection)."""
+    by_collection: dict[str, list[tuple[str, str, str]]] = {}
+    for collection, (sourced_id, reason, digest) in chunk:
+        by_collection.setdefault(collection, []).append((sourced_id, reason, digest))
+    for collection, entries in by_collection.items():
+        store = stores.roster(COLLECTIONS[collection].model, tenant_id, run_id, now)
+        done = store.deactivate_many(entries)
+        applied.setdefault(collection, Counter()).update(
+            deactivated=done, no_longer_applicable=len(entries) - done
+        )
+
+
+def _counted(run: SyncRun, applied: dict[str, Counter[str]]) -> dict[str, dict[str, int]]:
+    """The run's counts with this call's deactivations added (a held run had deactivated none)."""
+    counts = {name: {k: int(v) for k, v in dict(per).items()} for name, per in plain_map(run.counts).items()}
+    for name, added in [*applied.items(), ("total", sum(applied.values(), Counter()))]:
+        per = counts.setdefault(name, {})
+        for key in ("deactivated", "no_longer_applicable") if name != "total" else ("deactivated",):
+            per[key] = per.get(key, 0) + added[key]
+    return counts
 
 
 def reject_hold(stores: Stores, tenant_id: str, run_id: str, operator: str | Decider) -> None:
@@ -157,6 +227,11 @@ def reject_hold(stores: Stores, tenant_id: str, run_id: str, operator: str | Dec
     too, to close it; it then leaves the district's state to that later run."""
     decider = _decider(operator)
     run = _held_run(stores, tenant_id, run_id, allow_stale=True)
+    if run.checkpoint is not None and run.checkpoint.phase == APPROVING:
+        raise HoldError(
+            f"run {run_id} is being approved ({int(run.checkpoint.offset)} of "
+            f"{int(run.held_deactivations or 0)} done); approve it again to finish"
+        )
     _claim(stores, run, decider.name)
     stale = bool(_later_decisions(stores, tenant_id, run_id))
     district = _district(stores, tenant_id)
