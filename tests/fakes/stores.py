@@ -277,10 +277,15 @@ class FakeRosterStore:
         return self.fence is not None and stamped is not None and stamped > self.fence
 
     def existing(self) -> dict[str, int | None]:
-        return {
-            sid: int(f["content_hash"], 16) if f["active"] else ~int(f["content_hash"], 16)
-            for sid, f in self.table.items()
-        }
+        return dict(self.held())
+
+    def held(self) -> Iterator[tuple[str, int]]:
+        for sid, f in list(self.table.items()):
+            yield sid, int(f["content_hash"], 16) if f["active"] else ~int(f["content_hash"], 16)
+
+    def lookup(self, sourced_ids: Sequence[str]) -> dict[str, int]:
+        held = dict(self.held())
+        return {sid: held[sid] for sid in sourced_ids if sid in held}
 
     def create(self, sourced_id: str, attributes: Attributes, digest: str) -> None:
         self.table[sourced_id] = {

@@ -36,7 +36,12 @@ SAM_MANAGED_POLICIES = {
 }
 # What the sync calls on a roster table: what we hold (projected Query), creates (batches),
 # changes and soft deactivations (UpdateItem). Never DeleteItem.
-WORKER_ROSTER_ACTIONS = {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}
+WORKER_ROSTER_ACTIONS = {
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:BatchWriteItem",
+}
 
 
 def _statements_on(transformed: dict[str, Any], logical_id: str) -> list[tuple[str, dict[str, Any]]]:

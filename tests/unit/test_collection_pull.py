@@ -117,3 +117,36 @@ def test_without_a_total_nobody_is_deactivated_for_absence() -> None:
     pull.apply(_page([_user("a")], total=None, perm_rev=None))
     assert "no x-total-count" in pull.finish_pull()[0]
     assert pull.pending == {}
+
+
+class HeldRecorder(Recorder):
+    """A recorder that also holds records, and counts what the pull reads of them."""
+
+    def __init__(self, held: dict[str, int]) -> None:
+        super().__init__()
+        self.held_records = held
+        self.looked_up: list[str] = []
+        self.full_passes = 0
+
+    def lookup(self, sourced_ids: list[str]) -> dict[str, int]:
+        self.looked_up += sourced_ids
+        return {sid: self.held_records[sid] for sid in sourced_ids if sid in self.held_records}
+
+    def held(self) -> Any:
+        self.full_passes += 1
+        return iter(list(self.held_records.items()))
+
+
+def test_a_resumed_pull_looks_up_its_pages_and_judges_absence_in_one_pass() -> None:
+    rows = {sid: _user(sid) for sid in ("a", "b", "c", "d", "e")}
+    store = HeldRecorder({sid: _stored(row) for sid, row in rows.items()})
+    # An earlier piece saw a and b; c and d come in this piece; e has left ClassLink.
+    pull = CollectionPull(COLLECTIONS["users"], store, role_mapping(None), {}, resumed=True)  # type: ignore[arg-type]
+    pull.mark_seen(["a", "b"])
+    pull.total = 4
+    pull.apply(_page([rows["c"], rows["d"]], total=4))
+    assert sorted(store.looked_up) == ["c", "d"]  # this page's records only
+    assert store.writes == [] and pull.counts["unchanged"] == 2
+    assert pull.finish_pull() == []
+    assert store.full_passes == 1
+    assert sorted(pull.pending) == ["e"] and pull.pending["e"][0] == "absent"

@@ -61,12 +61,19 @@ def _writers() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="roster-writes")
 
 
+def _held(item: dict[str, Any]) -> tuple[str, int]:
+    digest = hash_int(item.get("content_hash", {}).get("S", ""))
+    return item["sourced_id"]["S"], digest if item.get("active", {}).get("BOOL") else ~digest
+
+
 class Fenced(Exception):
     """A record was written by a run holding a newer lease: this run has lost its lease."""
 
 
 class RosterStore(Protocol):
     def existing(self) -> dict[str, int | None]: ...
+    def held(self) -> Iterator[tuple[str, int]]: ...
+    def lookup(self, sourced_ids: Sequence[str]) -> dict[str, int]: ...
     def writer_cpu_seconds(self) -> float: ...
     def create(self, sourced_id: str, attributes: Attributes, digest: str) -> None: ...
     def flush(self) -> None: ...
@@ -128,22 +135,57 @@ class DynamoRosterStore:
         """sourcedId -> stored content hash as an int, bit-inverted (negative) when the record
         is inactive. Read page by page with the low-level query and only three attributes:
         memory grows with the number of records (about 150 bytes each), not their fields."""
-        found: dict[str, int | None] = {}
-        connection = table_connection(self.model)
+        return dict(self.held())
+
+    def held(self) -> Iterator[tuple[str, int]]:
+        """(sourcedId, stored hash as in `existing`) of every record we hold, streamed."""
         start_key = None
         while True:
-            page = connection.query(
-                self.tenant_id,
-                attributes_to_get=["sourced_id", "content_hash", "active"],
-                consistent_read=True,
-                exclusive_start_key=start_key,
-            )
+            page = self._query(None, start_key)
+            yield from (_held(item) for item in page.get("Items", []))
+            start_key = page.get("LastEvaluatedKey")
+            if not start_key:
+                return
+
+    def lookup(self, sourced_ids: Sequence[str]) -> dict[str, int]:
+        """What `existing` says of these sourcedIds only (absent: never stored). One Query over
+        the key range they span: a page of ClassLink's, sorted by sourcedId, is usually close
+        to a range of ours, so this reads about the page. Nothing assumes ClassLink's collation
+        is DynamoDB's byte order, though: when the range holds far more than was asked for, the
+        rest are read by key (BatchGetItem) instead."""
+        wanted = set(sourced_ids)
+        found: dict[str, int] = {}
+        if not wanted:
+            return found
+        # Python orders str by code point, as DynamoDB orders UTF-8 bytes: the same range.
+        span = self.model.sourced_id.between(min(wanted), max(wanted))
+        budget, read, start_key = 2 * len(wanted) + 100, 0, None
+        while read < budget:
+            page = self._query(span, start_key)
             for item in page.get("Items", []):
-                digest = hash_int(item.get("content_hash", {}).get("S", ""))
-                found[item["sourced_id"]["S"]] = digest if item.get("active", {}).get("BOOL") else ~digest
+                sourced_id, stored = _held(item)
+                read += 1
+                if sourced_id in wanted:
+                    found[sourced_id] = stored
             start_key = page.get("LastEvaluatedKey")
             if not start_key:
                 return found
+        missing = [(self.tenant_id, sid) for sid in wanted if sid not in found]
+        attributes = ["sourced_id", "content_hash", "active"]
+        for record in self.model.batch_get(missing, consistent_read=True, attributes_to_get=attributes):
+            digest = hash_int(record.content_hash or "")
+            found[record.sourced_id] = digest if record.active else ~digest
+        return found
+
+    def _query(self, range_condition: Any, start_key: Any) -> dict[str, Any]:
+        page: dict[str, Any] = table_connection(self.model).query(
+            self.tenant_id,
+            range_key_condition=range_condition,
+            attributes_to_get=["sourced_id", "content_hash", "active"],
+            consistent_read=True,
+            exclusive_start_key=start_key,
+        )
+        return page
 
     def create(self, sourced_id: str, attributes: Attributes, digest: str) -> None:
         self._creates.append(

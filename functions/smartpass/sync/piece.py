@@ -128,12 +128,14 @@ class Piece:
         roles = role_mapping(plain_map(self.district.sync_settings.role_mapping))
         restarts = int(resume.restarts) if resume else 0
         while True:
-            existing = store.existing()
+            # What we hold is read in full once per pull, in its first piece; a resumed pull
+            # looks up each page's records and reads it all once more to judge absence.
+            existing = store.existing() if resume is None else {}
             if resume is None:
                 self.counts[name]["active_before"] = sum(
                     1 for stored in existing.values() if stored is not None and stored >= 0
                 )
-            pull = CollectionPull(spec, store, roles, existing)
+            pull = CollectionPull(spec, store, roles, existing, resumed=resume is not None)
             offset, page_size = 0, int(self.district.sync_settings.page_size or 10_000)
             if resume is not None:
                 pull.mark_seen([sid for _, sid in self.progress.load(SEEN, name)])

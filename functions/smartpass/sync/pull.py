@@ -55,6 +55,10 @@ class CollectionPull:
     perm_rev: str | None = None
     duplicates: int = 0
     unidentified: int = 0  # rows with no usable sourcedId: absence cannot be judged then
+    # A pull resumed in a later piece does not read all we hold again: `existing` starts with
+    # what earlier pieces saw, each page looks up its own records (`RosterStore.lookup`), and
+    # absence is judged in one pass over what we hold (`RosterStore.held`) at the end.
+    resumed: bool = False
 
     def apply(self, page: Page) -> None:
         if self.total is not None and page.total is not None and page.total != self.total:
@@ -63,9 +67,16 @@ class CollectionPull:
             raise InconsistentPull("ClassLink's roster revision (x-perm-rev) changed during the pull")
         self.total = self.total if self.total is not None else page.total
         self.perm_rev = self.perm_rev if self.perm_rev is not None else page.perm_rev
+        if self.resumed:
+            self._look_up(page.rows)
         for raw in page.rows:
             self._record(raw)
         self.store.flush()
+
+    def _look_up(self, rows: list[Any]) -> None:
+        ids = [sid for sid in map(sourced_id_of, rows) if sid is not None and sid not in self.existing]
+        for sourced_id, stored in self.store.lookup(ids).items():
+            self.existing.setdefault(sourced_id, stored)
 
     def seen_ids(self) -> list[str]:
         return [sid for sid, stored in self.existing.items() if stored is None]
@@ -160,7 +171,10 @@ class CollectionPull:
                 f"deactivated for being absent from {self.spec.name} this run"
             )
             return findings
-        for sourced_id, stored in self.existing.items():
-            if stored is not None and stored >= 0 and sourced_id not in self.pending:
+        held = self.store.held() if self.resumed else self.existing.items()
+        for sourced_id, stored in held:
+            if stored is None or self.existing.get(sourced_id, stored) is None:
+                continue  # seen in this pull
+            if stored >= 0 and sourced_id not in self.pending:
                 self._pend(sourced_id, "absent", stored)
         return findings
