@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from smartpass_ops.context import target
-from smartpass_ops.render import err, fail, out, print_json, when
+from smartpass_ops.render import WHEN_WIDTH, WhenCell, err, fail, out, print_json, when
+from smartpass_ops.run_ids import short_run_ids
+from smartpass_ops.tables import Wide, print_table
 
 if TYPE_CHECKING:
     from smartpass.operations.dead_letters import DeadLetter
@@ -56,6 +60,7 @@ def list_messages(
     ] = None,
     limit: MaxOption = 100,
     as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
+    wide: Wide = False,
 ) -> None:
     """Show the messages of the dead-letter queues, without personal data: message id, when it
     was sent, how often it was received, and only known-safe fields (a sync request's tenant,
@@ -78,7 +83,7 @@ def list_messages(
         )
         return
     for name, (depth, letters) in listing.items():
-        _show(name, depth, letters)
+        _show(name, depth, letters, wide)
 
 
 @app.command("redrive")
@@ -90,6 +95,7 @@ def redrive_messages(
     discard: Annotated[
         bool, typer.Option("--discard", help="delete the messages instead (after reading them)")
     ] = False,
+    wide: Wide = False,
 ) -> None:
     """Move dead letters back to the queue they came from, after showing them and asking.
 
@@ -111,7 +117,7 @@ def redrive_messages(
     if not letters:
         out().print(f"The {queue.value} dead-letter queue is empty: nothing to do.")
         return
-    _show(queue, dead_letters.queue_depth(sqs, url), letters)
+    _show(queue, dead_letters.queue_depth(sqs, url), letters, wide)
     if queue == Queue.SCHEDULE and not discard:
         fail(SCHEDULE_NOT_REDRIVEN, code=2)
     unreadable = [] if discard else [letter for letter in letters if letter.problem]
@@ -172,25 +178,55 @@ def _plain(letter: DeadLetter) -> dict[str, object]:
     }
 
 
-def _show(queue: Queue, depth: int, letters: list[DeadLetter]) -> None:
+def _show(queue: Queue, depth: int, letters: list[DeadLetter], wide: bool = False) -> None:
     console = out()
     if not letters:
         console.print(f"The {queue.value} dead-letter queue is empty.")
         return
     shown = f" (showing {len(letters)})" if len(letters) < depth else ""
     console.print(f"The {queue.value} dead-letter queue holds {depth} message(s){shown}:")
+    run_ids = [letter.fields["run_id"] for letter in letters if letter.fields.get("run_id")]
+    short = short_run_ids(run_ids)
+    whole = {run_id: run_id for run_id in short}
+    print_table(
+        _letters_table(queue, letters, whole, merged=False),
+        _letters_table(queue, letters, short, merged=False),
+        _letters_table(queue, letters, short, merged=True),
+        wide=wide,
+    )
+
+
+def _letters_table(queue: Queue, letters: list[DeadLetter], short: Mapping[str, str], merged: bool) -> Table:
+    """`merged`: when it was sent and how often received under the message id, the message's
+    fields in one column. Run ids as `short` gives them."""
     columns = COLUMNS[queue]
     problems = any(letter.problem for letter in letters)
     table = Table()
     table.add_column("Message id", no_wrap=True)  # an operator copies ids whole
-    table.add_column("Sent")
-    table.add_column("Receives", justify="right")
-    for key, heading in columns:
-        table.add_column(heading, no_wrap=key in NO_WRAP)
+    if merged:
+        table.add_column("Request" if queue == Queue.SYNC else "Missed tick")
+    else:
+        table.add_column("Sent", min_width=WHEN_WIDTH)
+        table.add_column("Receives", justify="right")
+        for key, heading in columns:
+            table.add_column(heading, no_wrap=key in NO_WRAP)
     if problems:
         table.add_column("Problem")
     for letter in letters:
-        cells = [letter.message_id, when(letter.sent_at), str(letter.receive_count)]
-        cells += [letter.fields.get(key, "-") for key, _ in columns]
-        table.add_row(*cells, *([letter.problem or "-"] if problems else []))
-    console.print(table)
+        cells: list[str | WhenCell]
+        fields = [
+            short.get(letter.fields.get(key, ""), "-") if key == "run_id" else letter.fields.get(key, "-")
+            for key, _ in columns
+        ]
+        if merged:
+            sent = f"sent {when(letter.sent_at)}\nreceived {letter.receive_count} time(s)"
+            pairs = zip(columns, fields, strict=True)
+            described = "\n".join(f"{heading}: {value}" for (_, heading), value in pairs)
+            cells = [f"{letter.message_id}\n{sent}", described]
+        else:
+            cells = [letter.message_id, WhenCell(letter.sent_at), str(letter.receive_count), *fields]
+        table.add_row(
+            *(Text(cell) if isinstance(cell, str) else cell for cell in cells),
+            *([Text(letter.problem or "-")] if problems else []),
+        )
+    return table

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
+from rich.console import Group
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -21,10 +23,18 @@ from rich.text import Text
 from smartpass_ops import render
 from smartpass_ops.context import target
 from smartpass_ops.render import Operator
+from smartpass_ops.run_ids import short_run_ids
+from smartpass_ops.tables import Wide, print_table
 
 if TYPE_CHECKING:
     from smartpass.onboarding.connect import OnboardingServices
-    from smartpass.operations.overview import DistrictDetail, SettingsView
+    from smartpass.operations.overview import (
+        DistrictDetail,
+        DistrictSummary,
+        HistoryEvent,
+        RunView,
+        SettingsView,
+    )
     from smartpass_ops.target import Target
 
 app = typer.Typer(
@@ -39,6 +49,7 @@ CONNECTION_CHECK_SECONDS = 60.0  # the time a hand registration or resume gives 
 def list_(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
+    wide: Wide = False,
 ) -> None:
     """Every district: state, last run, its counts and what it said."""
     stores = target(ctx).stores
@@ -51,24 +62,32 @@ def list_(
     if not districts:
         render.out().print("No districts yet: none found by the ClassLink poll or registered by hand.")
         return
+    print_table(
+        _districts_table(districts, merged=False), _districts_table(districts, merged=True), wide=wide
+    )
+
+
+def _districts_table(districts: list[DistrictSummary], merged: bool) -> Table:
+    """One row per district; `merged` puts the last run's end under its kind and state."""
     title = f"{len(districts)} district{'' if len(districts) == 1 else 's'}"
     table = Table(title=title, title_justify="left", caption=render.COUNTS_LEGEND, box=box.SIMPLE_HEAD)
-    for name in ("Tenant", "Name", "State", "Last run", "Finished", "Counts", "Note"):
-        # Short, fixed columns stay on one line; a long name or note folds.
-        table.add_column(name, overflow="fold", no_wrap=name not in ("Name", "Note"))
+    headers = ["Tenant", "Name", "State", "Last run", *([] if merged else ["Finished"]), "Counts", "Note"]
+    for name in headers:
+        table.add_column(name, no_wrap=name == "Tenant", min_width=_when_width(name, "Last run", "Finished"))
     for d in districts:
         last = d.last_run
         note = (last.message if last and last.state in ("held", "failed") else None) or d.state_reason or ""
+        outcome = render.state(f"{last.kind} {last.state}") if last else render.state(None)
+        finished = render.WhenCell(last.finished_at) if last else "-"
         table.add_row(
             Text(d.tenant_id),
             Text(d.name),
             render.state(d.state),
-            render.state(f"{last.kind} {last.state}") if last else render.state(None),
-            render.when(last.finished_at) if last else "-",
+            *([Group(outcome, finished) if last else "-"] if merged else [outcome, finished]),
             render.counts(last.counts, short=True) if last else "-",
             Text(note),
         )
-    render.out().print(table)
+    return table
 
 
 @app.command()
@@ -78,6 +97,7 @@ def show(
     runs: Annotated[int, typer.Option(help="how many recent runs", min=1, max=100)] = 10,
     history: Annotated[int, typer.Option(help="how many history events", min=1, max=500)] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
+    wide: Wide = False,
 ) -> None:
     """One district: its state and settings, recent runs with counts and findings, history."""
     stores = target(ctx).stores
@@ -92,10 +112,13 @@ def show(
         plain["contact_email"] = render.masked_email(detail.contact_email)  # as in the table
         render.print_json(plain)
         return
-    _print_detail(detail)
+    _print_detail(detail, wide)
 
 
-def _print_detail(detail: DistrictDetail) -> None:
+RUN_ACTOR = "sync-run:"  # the actor of the history events a run wrote
+
+
+def _print_detail(detail: DistrictDetail, wide: bool) -> None:
     console = render.out()
     d = detail.district
     lines = [
@@ -110,50 +133,100 @@ def _print_detail(detail: DistrictDetail) -> None:
     if detail.running_run_id:
         lines.append(f"Running now: {escape(detail.running_run_id)}")
     console.print(Panel("\n".join(lines), title="District", title_align="left"))
-    console.print(_settings_table(detail.settings))
+    print_table(_settings_table(detail.settings), wide=wide)
 
-    table = Table(title="Recent runs (newest first)", title_justify="left", caption=render.COUNTS_LEGEND)
-    for name in ("Run", "Kind", "State", "Started", "Finished", "Counts", "Notes"):
-        table.add_column(name, overflow="fold", no_wrap=name == "Run")
-    for run in detail.runs:
-        notes = [*run.findings, *([run.error] if run.error else [])]
-        if run.decided_by:
-            notes.append(f"decided by {run.decided_by}")
-        table.add_row(
-            run.run_id,
-            run.kind,
-            render.state(run.state),
-            render.when(run.started_at),
-            render.when(run.finished_at),
-            render.counts(run.counts, short=True),
-            Text("\n".join(notes)),
+    actors = [e.actor.removeprefix(RUN_ACTOR) for e in detail.history if e.actor.startswith(RUN_ACTOR)]
+    short = short_run_ids([*(r.run_id for r in detail.runs), *actors])
+    whole = {run_id: run_id for run_id in short}
+    if detail.runs:
+        print_table(
+            _runs_table(detail.runs, whole, merged=False),
+            _runs_table(detail.runs, short, merged=False),
+            _runs_table(detail.runs, short, merged=True),
+            wide=wide,
         )
-    console.print(table if detail.runs else "No runs yet.")
+    else:
+        console.print("No runs yet.")
 
     latest = next((r for r in detail.runs if r.health or r.synced), None)
     if latest is not None:
         synced = ", ".join(f"{v} {k}" for k, v in latest.synced.items()) or "-"
-        health = Table(title=f"Roster health (run {latest.run_id}): synced {synced}", title_justify="left")
-        for name in ("Finding", "Count", "What it means", "Fix"):
-            health.add_column(name, overflow="fold")
-        for finding in latest.health:
-            health.add_row(finding.code, str(finding.count), Text(finding.message), Text(finding.fix))
-        console.print(health if latest.health else f"Roster health: no findings (synced {synced}).")
+        title = f"Roster health (run {latest.run_id}): synced {synced}"
+        if not latest.health:
+            console.print(f"Roster health: no findings (synced {synced}).")
+        else:
+            health = Table(title=title, title_justify="left")
+            for name in ("Finding", "Count", "What it means", "Fix"):
+                health.add_column(name)
+            for finding in latest.health:
+                health.add_row(finding.code, str(finding.count), Text(finding.message), Text(finding.fix))
+            print_table(health, wide=wide)
 
-    events = Table(title="History (newest first)", title_justify="left")
-    for name in ("When", "What", "From", "To", "Who", "Why"):
-        events.add_column(name, overflow="fold")
-    for e in detail.history:
-        events.add_row(
-            render.when(e.at), e.kind, e.from_state or "", e.to_state or "", Text(e.actor), Text(e.reason)
+    def run_by(actor: str) -> str:
+        return f"run {short[actor.removeprefix(RUN_ACTOR)]}" if actor.startswith(RUN_ACTOR) else actor
+
+    if not detail.history:
+        console.print("No history yet.")
+        return
+    print_table(
+        _history_table(detail.history, str, merged=False),
+        _history_table(detail.history, run_by, merged=False),
+        _history_table(detail.history, run_by, merged=True),
+        wide=wide,
+    )
+
+
+def _runs_table(runs: Sequence[RunView], shown: Mapping[str, str], merged: bool) -> Table:
+    """Run ids as `shown` gives them (whole, or their start); `merged`: the kind under the run
+    id, and no start time (the run id's time is close)."""
+    table = Table(title="Recent runs (newest first)", title_justify="left", caption=render.COUNTS_LEGEND)
+    headers = ["Run", *([] if merged else ["Kind"]), "State", *([] if merged else ["Started"]), "Finished"]
+    for name in [*headers, "Counts", "Notes"]:
+        table.add_column(
+            name, no_wrap=name == "Run" and not merged, min_width=_when_width(name, "Started", "Finished")
         )
-    console.print(events)
+    for run in runs:
+        notes = [*run.findings, *([run.error] if run.error else [])]
+        if run.decided_by:
+            notes.append(f"decided by {run.decided_by}")
+        table.add_row(
+            *([f"{shown[run.run_id]}\n{run.kind}"] if merged else [shown[run.run_id], run.kind]),
+            render.state(run.state),
+            *([] if merged else [render.WhenCell(run.started_at)]),
+            render.WhenCell(run.finished_at),
+            render.counts(run.counts, short=True),
+            Text("\n".join(notes)),
+        )
+    return table
+
+
+def _history_table(events: Sequence[HistoryEvent], who: Callable[[str], str], merged: bool) -> Table:
+    """`who` says who did it (a run by its short id, or as stored); `merged`: the change of
+    state under what happened."""
+    table = Table(title="History (newest first)", title_justify="left")
+    headers = ["When", "What", *([] if merged else ["From", "To"]), "Who", "Why"]
+    for name in headers:
+        table.add_column(name, min_width=_when_width(name, "When"))
+    for e in events:
+        change = f"{e.from_state or '-'} → {e.to_state or '-'}" if e.from_state or e.to_state else ""
+        table.add_row(
+            render.WhenCell(e.at),
+            *([f"{e.kind}\n{change}".strip()] if merged else [e.kind, e.from_state or "", e.to_state or ""]),
+            Text(who(e.actor)),
+            Text(e.reason),
+        )
+    return table
+
+
+def _when_width(header: str, *times: str) -> int | None:
+    """The width a column holding times asks for (render.WHEN_WIDTH)."""
+    return render.WHEN_WIDTH if header in times else None
 
 
 def _settings_table(settings: SettingsView) -> Table:
     table = Table(title="Sync settings", title_justify="left", show_header=False)
     table.add_column("Setting")
-    table.add_column("Value", overflow="fold")
+    table.add_column("Value")
     table.add_row(
         "Deactivation threshold",
         f"{settings.threshold_percent:g}% of a collection's active records, at least "
@@ -283,6 +356,7 @@ def settings(
         bool, typer.Option("--reset-role-map", help="back to the default role mapping")
     ] = False,
     operator: Operator = None,
+    wide: Wide = False,
 ) -> None:
     """Show a district's sync settings, or change the ones given (the rest stay)."""
     changing = any(
@@ -296,7 +370,7 @@ def settings(
     try:
         if not changing:
             current = district_detail(stores, tenant_id, runs=1, history=1).settings
-            render.out().print(_settings_table(current))
+            print_table(_settings_table(current), wide=wide)
             return
         if clear_blackout and blackout:
             render.fail("give --blackout dates or --clear-blackout, not both")
@@ -315,4 +389,4 @@ def settings(
     except (AdminError, UnknownDistrict) as exc:
         render.fail(str(exc))
     render.out().print(f"Saved the settings of {tenant_id}:")
-    render.out().print(_settings_table(saved))
+    print_table(_settings_table(saved), wide=wide)

@@ -5,9 +5,11 @@ A sample shows sourcedIds and reasons only: identifiers, never names or roster p
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -15,19 +17,31 @@ from rich.text import Text
 from smartpass_ops import render
 from smartpass_ops.context import target
 from smartpass_ops.render import Operator
+from smartpass_ops.run_ids import AmbiguousRunId, resolve_run_id, short_run_ids
+from smartpass_ops.tables import Wide, print_table
 
 if TYPE_CHECKING:
     from smartpass.data.stores import Stores
+    from smartpass.operations.held_runs import HeldRun
 
 app = typer.Typer(help="Held runs: what they would deactivate; approve or reject.", no_args_is_help=True)
 
 TenantId = Annotated[str, typer.Argument(help="ClassLink tenant id")]
-RunId = Annotated[str, typer.Argument(help="the held run's id (`holds list` shows it)")]
+RunId = Annotated[
+    str, typer.Argument(help="the held run's id, or its start as `holds list` shows it (to the second)")
+]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
 
 
 def _open(ctx: typer.Context) -> Stores:
     return target(ctx).stores
+
+
+def _run_id(stores: Stores, tenant_id: str, given: str) -> str:
+    try:
+        return resolve_run_id(stores, tenant_id, given)
+    except AmbiguousRunId as exc:
+        render.fail(str(exc))
 
 
 @app.command("list")
@@ -38,6 +52,7 @@ def list_(
         bool, typer.Option("--all", help="also holds a later run has superseded")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
+    wide: Wide = False,
 ) -> None:
     """Held runs waiting for a decision, newest first."""
     stores = _open(ctx)
@@ -54,21 +69,41 @@ def list_(
     if not held:
         render.out().print("No held runs waiting for a decision.")
         return
+    short = short_run_ids(h.run_id for h in held)
+    whole = {run_id: run_id for run_id in short}
+    print_table(
+        _held_table(held, whole, merged=False),
+        _held_table(held, short, merged=False),
+        _held_table(held, short, merged=True),
+        wide=wide,
+    )
+
+
+def _held_table(held: Sequence[HeldRun], shown: Mapping[str, str], merged: bool) -> Table:
+    """Run ids as `shown` gives them (whole, or their start); `merged`: the district's name
+    under its tenant id, the kind under the run id."""
     table = Table(title=f"{len(held)} held run(s)", title_justify="left")
-    for name in ("Tenant", "District", "Run", "Kind", "Held", "Would deactivate", "Why"):
-        table.add_column(name, overflow="fold", no_wrap=name == "Run")
+    headers = ["District", "Run"] if merged else ["Tenant", "District", "Run", "Kind"]
+    for name in [*headers, "Held", "Would deactivate", "Why"]:
+        table.add_column(
+            name,
+            no_wrap=name in ("Tenant", "Run") and not merged,
+            min_width=render.WHEN_WIDTH if name == "Held" else None,
+        )
     for h in held:
         why = "; ".join(h.reasons) + (" (stale: a later run decided afresh)" if h.stale else "")
+        cells: list[RenderableType] = (
+            [Text(f"{h.tenant_id}\n{h.district_name}"), f"{shown[h.run_id]}\n{h.kind}"]
+            if merged
+            else [h.tenant_id, Text(h.district_name), shown[h.run_id], h.kind]
+        )
         table.add_row(
-            h.tenant_id,
-            Text(h.district_name),
-            h.run_id,
-            h.kind,
-            render.when(h.finished_at),
+            *cells,
+            render.WhenCell(h.finished_at),
             str(h.held_deactivations),
             Text(why),
         )
-    render.out().print(table)
+    return table
 
 
 @app.command()
@@ -77,33 +112,36 @@ def show(
     tenant_id: TenantId,
     run_id: RunId,
     sample: Annotated[int, typer.Option(help="how many records to show", min=0, max=500)] = 20,
+    wide: Wide = False,
 ) -> None:
     """What a held run would deactivate: counts by collection and reason, and a sample."""
     stores = _open(ctx)
     from smartpass.sync.holds import HoldError, review_hold
 
+    run_id = _run_id(stores, tenant_id, run_id)
     try:
         review = review_hold(stores, tenant_id, run_id, sample_size=sample)
     except HoldError as exc:
         render.fail(str(exc))
     console = render.out()
-    console.print(f"Run {escape(run_id)} of {escape(tenant_id)} would deactivate {review.total} record(s).")
+    console.print(Text(f"Run {run_id} of {tenant_id} would deactivate {review.total} record(s)."))
     counts = Table(title="By collection and reason", title_justify="left")
     for name in ("Collection", "Reason", "Records"):
         counts.add_column(name)
     for collection, reasons in sorted(review.by_collection.items()):
         for reason, count in sorted(reasons.items()):
             counts.add_row(collection, reason, str(count))
-    console.print(counts)
+    print_table(counts, wide=wide)
     if review.sample:
         table = Table(title=f"Sample ({len(review.sample)} of {review.total})", title_justify="left")
         for name in ("Collection", "sourcedId", "Reason"):
-            table.add_column(name)
+            table.add_column(name, no_wrap=name == "sourcedId")
         for collection, sourced_id, reason in review.sample:
             table.add_row(collection, Text(sourced_id), reason)
-        console.print(table)
-    console.print(Text(f"Approve: smartpass-ops holds approve {tenant_id} '{run_id}'"))
-    console.print(Text(f"Reject:  smartpass-ops holds reject {tenant_id} '{run_id}'"))
+        print_table(table, wide=wide)
+    # Each command on one line, whatever the width (the terminal folds it; a copy is whole).
+    console.print(Text(f"Approve: smartpass-ops holds approve {tenant_id} '{run_id}'"), soft_wrap=True)
+    console.print(Text(f"Reject:  smartpass-ops holds reject {tenant_id} '{run_id}'"), soft_wrap=True)
 
 
 @app.command()
@@ -115,6 +153,7 @@ def approve(
     stores = _open(ctx)
     from smartpass.sync.holds import HoldError, approve_hold, review_hold
 
+    run_id = _run_id(stores, tenant_id, run_id)
     try:
         total = review_hold(stores, tenant_id, run_id, sample_size=0).total
         if not yes:
@@ -137,6 +176,7 @@ def reject(
     stores = _open(ctx)
     from smartpass.sync.holds import HoldError, reject_hold
 
+    run_id = _run_id(stores, tenant_id, run_id)
     try:
         if not yes:
             typer.confirm(f"Drop the held deactivations of run {run_id}?", abort=True)

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.segment import Segment
 from rich.text import Text
 
@@ -61,8 +63,9 @@ class SafeConsole(Console):
 
 
 def out() -> Console:
-    # Wide enough for a table row per district when the output is a pipe or a file.
-    return SafeConsole(width=None if os.isatty(1) else max(int(os.environ.get("COLUMNS", "160")), 100))
+    """stdout at the terminal's width, or COLUMNS when set (Rich reads it first); a pipe or a
+    file without COLUMNS gets 160 columns, wide enough for a table row per line."""
+    return SafeConsole(width=None if os.isatty(1) or os.environ.get("COLUMNS", "").isdigit() else 160)
 
 
 def err() -> Console:
@@ -76,8 +79,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def queued(label: str, tenant_id: str, run_id: str) -> None:
-    """A queued sync and the command that follows it (shell-quoted: run ids contain '#')."""
-    out().print(f"{label}: {run_id}\nFollow it: smartpass-ops sync follow {tenant_id} '{run_id}'")
+    """A queued sync and the command that follows it (shell-quoted: run ids contain '#'), each
+    on one line however narrow the terminal (soft_wrap: the terminal folds it, a copy is whole)."""
+    out().print(
+        f"{label}: {run_id}\nFollow it: smartpass-ops sync follow {tenant_id} '{run_id}'", soft_wrap=True
+    )
 
 
 def operator_name(operator: str | None) -> str:
@@ -92,10 +98,19 @@ def state(value: str | None) -> Text:
     return Text(text, style=STATE_STYLES.get(text, ""))
 
 
+# The width a table column of times asks for, so a time's date and hour stay on one line.
+WHEN_WIDTH = len("2026-12-04 20:35")
+
+
 def when(value: datetime | None) -> str:
     """A UTC time to the minute, and how long ago."""
     if value is None:
         return "-"
+    moment, ago = _when_parts(value)
+    return f"{moment} ({ago})"
+
+
+def _when_parts(value: datetime) -> tuple[str, str]:
     moment = value.astimezone(UTC)
     seconds = max((datetime.now(UTC) - moment).total_seconds(), 0)
     if seconds < 90:
@@ -106,7 +121,30 @@ def when(value: datetime | None) -> str:
         ago = f"{int(seconds // 3600)} h ago"
     else:
         ago = f"{int(seconds // 86400)} d ago"
-    return f"{moment:%Y-%m-%d %H:%M} UTC ({ago})"
+    return f"{moment:%Y-%m-%d %H:%M} UTC", ago
+
+
+class WhenCell:
+    """`when()` in a table cell: on one line when the column is wide enough, else the time on
+    one line and how long ago on the next, never "(3" at the end of one line and "s ago)" on
+    the next."""
+
+    def __init__(self, value: datetime | None) -> None:
+        self.text = when(value)
+        self.lines = [self.text] if value is None else [_when_parts(value)[0], f"({_when_parts(value)[1]})"]
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        shortest = max(Measurement.get(console, options, line).minimum for line in self.lines)
+        return Measurement(shortest, cell_len(self.text)).with_maximum(options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if cell_len(self.text) <= options.max_width:
+            yield Text(self.text)
+        else:
+            yield from (Text(line) for line in self.lines)
+
+    def __str__(self) -> str:
+        return self.text
 
 
 COUNT_LABELS = (
@@ -117,6 +155,7 @@ COUNT_LABELS = (
     ("deactivated", "deactivated"),
     ("reactivated", "reactivated"),
     ("invalid", "invalid"),
+    ("ignored", "ignored"),
 )
 
 
@@ -132,6 +171,7 @@ def counts(value: Any, short: bool = False) -> str:
             f"{value.fetched} fetched, +{value.created} ~{value.updated} -{value.deactivated}"
             + (f" ↺{value.reactivated}" if value.reactivated else "")
             + (f" !{value.invalid}" if value.invalid else "")
+            + (f", {value.ignored} ignored" if value.ignored else "")
         )
     return ", ".join(f"{getattr(value, name)} {label}" for name, label in COUNT_LABELS)
 

@@ -9,7 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from smartpass_ops.context import target
-from smartpass_ops.render import fail, out, print_json, state, when
+from smartpass_ops.render import WhenCell, fail, out, print_json, state, when
+from smartpass_ops.tables import Wide, print_table
 
 if TYPE_CHECKING:
     from smartpass.operations.signin_check import PersonFacts, RunSeen, SignInCheck
@@ -27,6 +28,7 @@ def check(
         typer.Argument(help="the person: a sourcedId, an e-mail, a username or a name (any case)"),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="machine output (JSON)")] = False,
+    wide: Wide = False,
 ) -> None:
     """Say whether a person can sign in to SmartPass with ClassLink now, applying the rules the
     sign-in applies, and if not, each reason and what to change. Shows the person's role,
@@ -44,27 +46,39 @@ def check(
     if as_json:
         print_json(to_plain(result) | {"ambiguous": result.ambiguous})
     elif result.ambiguous:
-        _show_candidates(result)
+        _show_candidates(result, wide)
     else:
-        _show(result)
+        _show(result, wide)
     raise typer.Exit(EXIT_SEVERAL if result.ambiguous else 0 if result.can_sign_in else 1)
 
 
-def _show_candidates(result: SignInCheck) -> None:
+def _show_candidates(result: SignInCheck, wide: bool) -> None:
     console = out()
     console.print(
         f"Several people in district {result.tenant_id} match {result.who!r} (by {result.matched_by}). "
         "Run the check again with one sourcedId:"
     )
-    table = Table("sourcedId", "Name", "E-mail", "Username", "Role", "Active")
-    for c in result.candidates:
-        table.add_row(c.sourced_id, c.name, c.email or "-", c.username or "-", c.app_role, _yes_no(c.active))
-    console.print(table)
+    print_table(_candidates_table(result, merged=False), _candidates_table(result, merged=True), wide=wide)
     if result.more_candidates:
         console.print(f"... and {result.more_candidates} more: narrow the search (an e-mail or a sourcedId).")
 
 
-def _show(result: SignInCheck) -> None:
+def _candidates_table(result: SignInCheck, merged: bool) -> Table:
+    """`merged`: name, e-mail and username in one column."""
+    headers = ["sourcedId", "Person"] if merged else ["sourcedId", "Name", "E-mail", "Username"]
+    table = Table(*headers, "Role", "Active")
+    for c in result.candidates:
+        person = [c.name, c.email or "-", c.username or "-"]
+        table.add_row(
+            Text(c.sourced_id),
+            *([Text("\n".join(person))] if merged else [Text(value) for value in person]),
+            c.app_role,
+            _yes_no(c.active),
+        )
+    return table
+
+
+def _show(result: SignInCheck, wide: bool) -> None:
     console = out()
     person = result.person
     subject = f"{person.name} ({person.sourced_id})" if person else repr(result.who)
@@ -75,9 +89,9 @@ def _show(result: SignInCheck) -> None:
         reasons = Table("Why", "What to change", show_lines=True)
         for reason in result.reasons:
             reasons.add_row(Text.assemble((reason.title, "bold"), f"\n{reason.problem}"), reason.fix)
-        console.print(reasons)
+        print_table(reasons, wide=wide)
     if person:
-        console.print(_person_table(person, result.matched_by))
+        print_table(_person_table(person, result.matched_by), wide=wide)
     district = result.district
     facts = Table("District", "", show_header=False, box=None)
     facts.add_row("District", f"{district.name} ({district.tenant_id})" if district else result.tenant_id)
@@ -85,11 +99,11 @@ def _show(result: SignInCheck) -> None:
         why = f" ({district.state_reason})" if district.state_reason else ""
         facts.add_row("State", Text.assemble(state(district.state), why))
         facts.add_row("App enabled in ClassLink", _yes_no(district.sharing_enabled))
-        facts.add_row("First synced", when(district.first_synced_at))
+        facts.add_row("First synced", WhenCell(district.first_synced_at))
         facts.add_row("Last run", _run(district.last_run))
     else:
         facts.add_row("State", "not connected")
-    console.print(facts)
+    print_table(facts, wide=wide)
 
 
 def _person_table(person: PersonFacts, matched_by: str | None) -> Table:
@@ -106,7 +120,7 @@ def _person_table(person: PersonFacts, matched_by: str | None) -> Table:
     table.add_row("Account enabled", _yes_no(person.enabled_user))
     schools = ", ".join(f"{s.name or 'unknown school'} ({s.sourced_id})" for s in person.schools)
     table.add_row("Schools", schools or "none")
-    table.add_row("First seen by a sync", when(person.first_seen_at))
+    table.add_row("First seen by a sync", WhenCell(person.first_seen_at))
     table.add_row("Last sync that saw them", _run(person.last_seen_by) if person.active else "-")
     table.add_row(
         "Record last changed", f"{when(person.last_written_at)} by run {person.last_written_by or '-'}"
@@ -115,7 +129,7 @@ def _person_table(person: PersonFacts, matched_by: str | None) -> Table:
     table.add_row(
         "ClassLink account", f"UserId {linked} (linked at first sign-in)" if linked else "not linked yet"
     )
-    table.add_row("Last login", when(person.last_login_at) if person.last_login_at else "never")
+    table.add_row("Last login", WhenCell(person.last_login_at) if person.last_login_at else "never")
     return table
 
 
