@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from smartpass.data.districts import District, DistrictState
 from smartpass.data.sync_runs import SyncRun
 from smartpass.data.tables import bind_tables
 from smartpass.settings import get_settings
+from smartpass.sync import report_delivery
 from tests.integration.sync_helpers import TENANT, connect_district, sync
 from tests.ops.conftest import Ops
 
@@ -68,6 +70,33 @@ def test_start_follows_the_run_to_its_end(stack: LocalStack, stack_sandbox: Sand
     assert "users:" in result.stdout  # per collection
     requested = [e for e in DistrictEvent.query(TENANT) if e.kind == "sync_requested"]
     assert [e.actor for e in requested] == ["operator:alice"]
+
+
+def test_the_summary_has_the_findings_the_worker_writes_after_the_final_state(
+    stack: LocalStack, stack_sandbox: SandboxServer, ops: Ops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker writes a run's final state, then its roster health, then releases the district's
+    lease. A summary read between the two lacked the `Finding:` lines (2 tries in 9); a slow
+    health check makes that gap wide enough to hit every time."""
+    _active(stack, stack_sandbox)
+    health = report_delivery.roster_health
+
+    def slow_health(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.5)
+        return health(*args, **kwargs)
+
+    monkeypatch.setattr(report_delivery, "roster_health", slow_health)
+    with worker_running(stack):
+        result = ops("sync", "start", TENANT, "--operator", "alice", "--interval", "0.05", "--timeout", "120")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    run = max(SyncRun.query(TENANT), key=lambda r: r.run_id)
+    assert run.kind == "manual" and run.health
+    for finding in run.health:
+        assert f"Finding: {finding.message}" in result.stdout
+    ignored = int(run.counts.as_dict()["total"]["ignored"])
+    assert ignored > 0  # the sandbox shares guardians, whose role is never synced
+    assert f"{ignored} ignored" in result.stdout and f"Ignored: {ignored} record(s)" in result.stdout
+    assert "guardian, parent, relative" in result.stdout
 
 
 def test_no_follow_then_follow_after_the_worker_ran(

@@ -8,16 +8,20 @@ was decided), 1 it failed or was skipped, 3 it was held for approval, 4 it had n
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from smartpass_ops import render
 from smartpass_ops.context import target
 from smartpass_ops.render import Operator
+from smartpass_ops.run_ids import AmbiguousRunId, resolve_run_id
 
 if TYPE_CHECKING:
     from smartpass.data.stores import Stores
@@ -63,12 +67,19 @@ def start(
 def follow(
     ctx: typer.Context,
     tenant_id: Annotated[str, typer.Argument(help="ClassLink tenant id")],
-    run_id: Annotated[str, typer.Argument(help="the run id (`districts show` lists them)")],
+    run_id: Annotated[
+        str,
+        typer.Argument(help="the run id, or its start as `districts show` lists it (to the second)"),
+    ],
     timeout: Annotated[float, typer.Option(help="stop following after this many seconds")] = 3600.0,
     interval: Annotated[float, typer.Option(help="seconds between looks", min=0.05)] = 1.0,
 ) -> None:
     """Follow a run (any kind) with a progress bar until it ends, then print its summary."""
     stores = target(ctx).stores
+    try:
+        run_id = resolve_run_id(stores, tenant_id, run_id)
+    except AmbiguousRunId as exc:
+        render.fail(str(exc))
     # A run queued a moment ago is opened when the worker takes its message; a run id that is
     # not a run's, or whose time is long past with no run, will never appear.
     if stores.runs.get(tenant_id, run_id) is None:
@@ -95,36 +106,43 @@ def _follow(stores: Stores, tenant_id: str, run_id: str, timeout: float, interva
         TimeElapsedColumn(),
         console=console,
     ) as bar:
-        task = bar.add_task(_describe(progress), total=len(progress.collections) or 1, counts="")
+        task = bar.add_task(_describe(progress, False), total=len(progress.collections) or 1, counts="")
         while True:
+            settled = progress.ended and _settled(stores, progress)
             bar.update(
                 task,
                 completed=progress.done,
-                description=_describe(progress),
+                description=_describe(progress, settled),
                 counts=render.counts(progress.counts, short=True) if progress.run else "",
             )
-            if progress.ended or time.monotonic() >= deadline:
+            if settled or time.monotonic() >= deadline:
                 break
             time.sleep(interval)
             progress = run_progress(stores, tenant_id, run_id)
-    _summary(progress)
+    _summary(progress, settled, _roles_not_synced(stores, tenant_id) if progress.ended else [])
 
 
-def _describe(progress: RunProgress) -> str:
+def _settled(stores: Stores, progress: RunProgress) -> bool:
+    """Whether the worker has done with the run. Its final state is written first; the roster
+    health, the report and the district's state follow, and the district's sync lease is
+    released last (smartpass.sync.finish). A summary read between the two lacks the findings."""
+    district = stores.districts.get(progress.tenant_id, attributes=["sync_lease_run_id"])
+    return district is None or district.sync_lease_run_id != progress.run_id
+
+
+def _describe(progress: RunProgress, settled: bool) -> str:
     if progress.ended:
-        return progress.state
+        return progress.state if settled else f"{progress.state}: roster health and report"
     if progress.state == "queued":
         return "queued"
     return f"{progress.state}: {progress.current or '...'}"
 
 
-def _summary(progress: RunProgress) -> None:
+def _summary(progress: RunProgress, settled: bool, not_kept: Sequence[str]) -> None:
     console = render.out()
     if not progress.ended:
-        console.print(
-            f"The run has not ended yet ({progress.state}); it goes on. "
-            f"Follow it again: smartpass-ops sync follow {progress.tenant_id} '{progress.run_id}'"
-        )
+        console.print(f"The run has not ended yet ({progress.state}); it goes on. Follow it again:")
+        _command(console, f"smartpass-ops sync follow {run_id_args(progress)}")
         raise typer.Exit(EXIT_TIMEOUT)
     run = progress.run
     assert run is not None
@@ -132,14 +150,28 @@ def _summary(progress: RunProgress) -> None:
     console.print(f"Counts: {render.counts(run.counts)}")
     for name, per in run.by_collection.items():
         console.print(f"  {name}: {render.counts(per)}")
+    if run.counts.ignored:
+        roles = ", ".join(not_kept) or "none"
+        console.print(
+            f"Ignored: {run.counts.ignored} record(s) we do not keep: users of a role not synced "
+            f"(here: {roles}; `districts settings --role-map` changes it) and records ClassLink "
+            "marks tobedeleted."
+        )
     for finding in run.health:
         console.print(f"Finding: {escape(finding.message)} Fix: {escape(finding.fix)}")
+    if not settled:
+        console.print(
+            "Its worker was still writing roster health and the report when --timeout ran out; "
+            "they show once written:"
+        )
+        _command(console, f"smartpass-ops districts show {progress.tenant_id}")
     code = OUTCOME_EXIT.get(run.state, EXIT_FAILED)
     if run.state == "held":
         console.print(
             f"[yellow]Held for approval[/yellow]: {escape(progress.message or '')}. Nothing was deactivated. "
-            f"Review it: smartpass-ops holds show {run_id_args(progress)}"
+            "Review it:"
         )
+        _command(console, f"smartpass-ops holds show {run_id_args(progress)}")
     elif code:
         console.print(
             f"[red]The sync {run.state}[/red]: {progress.message or run.error or 'no reason recorded'}"
@@ -147,6 +179,21 @@ def _summary(progress: RunProgress) -> None:
     else:
         console.print("[green]The sync finished.[/green]")
     raise typer.Exit(code)
+
+
+def _command(console: Console, command: str) -> None:
+    """A command to copy, on one line however narrow the terminal (the terminal folds it)."""
+    console.print(Text(f"  {command}"), soft_wrap=True)
+
+
+def _roles_not_synced(stores: Stores, tenant_id: str) -> list[str]:
+    """The OneRoster roles the district's role mapping leaves out (guardians by default)."""
+    from smartpass.data.base import plain_map
+    from smartpass.sync.collections import role_mapping
+
+    district = stores.districts.get(tenant_id, attributes=["sync_settings"])
+    overrides = plain_map(district.sync_settings.role_mapping) if district else {}
+    return sorted(role for role, app_role in role_mapping(overrides).items() if not app_role)
 
 
 def run_id_args(progress: RunProgress) -> str:
