@@ -70,7 +70,7 @@ def test_the_worker_gets_the_templates_sqs_concurrency_and_the_others_run_one_at
     stack: LocalStack,
 ) -> None:
     default = int(load_template()["Parameters"]["SyncWorkerConcurrency"]["Default"])
-    assert default == 5
+    assert default == 20
     concurrency = {name: f.max_concurrency for name, f in stack.functions.items()}
     assert concurrency == {
         "InvitationPollFunction": 1,

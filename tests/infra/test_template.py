@@ -216,7 +216,7 @@ def test_held_and_failed_runs_raise_an_alarm_on_the_workers_powertools_metric(me
 
 def test_sync_worker_concurrency_is_a_bounded_parameter_feeding_the_sqs_event() -> None:
     param = TEMPLATE["Parameters"]["SyncWorkerConcurrency"]
-    assert (param["Type"], param["Default"], param["MinValue"], param["MaxValue"]) == ("Number", 5, 2, 1000)
+    assert (param["Type"], param["Default"], param["MinValue"], param["MaxValue"]) == ("Number", 20, 2, 1000)
     assert "rate limit" in param["Description"]
     (event,) = [props for logical, props in _events("SQS") if logical == "NightlySyncWorkerFunction"]
     assert event["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "SyncWorkerConcurrency"}
