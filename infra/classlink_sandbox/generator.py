@@ -286,8 +286,14 @@ class _DistrictBuilder:
         ]
         for i in range(spec.aides):
             self.new_user("aide", school_ids[i % spec.schools], "A", [])
+        # The first administrator works for the district itself (their org is the district, as a
+        # superintendent's office is rostered); the others for a school (OneRoster 1.1 gives a
+        # principal the same `administrator` role).
+        district = [self.ref("org", "orgs", self.district_id)]
         for i in range(spec.administrators):
-            self.new_user("administrator", school_ids[i % spec.schools], "D", [])
+            self.new_user(
+                "administrator", school_ids[i % spec.schools], "D", [], district if i == 0 else None
+            )
         return teachers
 
     def _email(self, n: int, username: str) -> str:

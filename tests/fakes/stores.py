@@ -394,6 +394,10 @@ class FakeOrgs:
         table = self.roster.table(RosterOrg, tenant_id)
         return {i: str(table[i]["name"]) for i in sourced_ids if i in table}
 
+    def types(self, tenant_id: str, sourced_ids: Sequence[str]) -> dict[str, str]:
+        table = self.roster.table(RosterOrg, tenant_id)
+        return {i: str(table[i]["org_type"]) for i in sourced_ids if i in table}
+
 
 class FakeLoginStates:
     def __init__(self) -> None:

@@ -355,6 +355,7 @@ ALLOWED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:Query", "SyncProgressTable"),  # the held deactivations
         ("dynamodb:BatchWriteItem", "SyncProgressTable"),  # ...dropped once decided
         ("dynamodb:GetItem", "RosterUsersTable"),  # the administrator, read again each request
+        ("dynamodb:BatchGetItem", "RosterOrgsTable"),  # ...and whether the district is among their orgs
         *{("dynamodb:UpdateItem", table) for table in ROSTER_TABLES},  # approved soft deactivations
         ("ssm:GetParameter", "SessionPublicKeysParameter"),  # verifies sessions, signs nothing
     },

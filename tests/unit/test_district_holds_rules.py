@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from smartpass.classlink.oidc import MyInfo
 from smartpass.data.base import utcnow
 from smartpass.data.districts import District, DistrictState
-from smartpass.data.roster import RosterUser
+from smartpass.data.roster import RosterOrg, RosterUser
 from smartpass.data.stores import Stores
 from smartpass.data.sync_runs import SyncRun, SyncState
 from smartpass.operations.district_holds import (
@@ -82,6 +82,11 @@ def _two_districts() -> tuple[Stores, str, str]:
     _district(stores, A, "Aspen Unified")
     _district(stores, B, "Birch County")
     for tenant in (A, B):
+        # The district's own org and one school (OneRoster 1.1 gives both kinds of staff the
+        # one `administrator` role: only the district org's decides).
+        orgs = stores.orgs.roster.table(RosterOrg, tenant)  # type: ignore[attr-defined]
+        orgs[f"{tenant}-district"] = {"name": "The district", "org_type": "district"}
+        orgs[f"{tenant}-school"] = {"name": "A school", "org_type": "school"}
         rostered_user(
             stores,
             tenant,
@@ -90,6 +95,15 @@ def _two_districts() -> tuple[Stores, str, str]:
             app_role="admin",
             given_name="Dana",
             family_name="Reyes",
+            org_sourced_ids=[f"{tenant}-district"],
+        )
+        rostered_user(
+            stores,
+            tenant,
+            "school-admin",
+            role="administrator",
+            app_role="admin",
+            org_sourced_ids=[f"{tenant}-school"],
         )
         rostered_user(stores, tenant, "teacher", role="teacher", app_role="teacher")
         rostered_user(stores, tenant, "student")
@@ -312,3 +326,12 @@ def test_a_big_approval_stops_in_time_and_the_same_decider_continues_it() -> Non
     assert stored is not None and stored.state == "approved" and stored.checkpoint is None
     assert stored.counts.as_dict()["users"]["deactivated"] == 249
     assert sum(1 for n in range(250) if _user(stores, A, f"s{n:03d}").active) == 1
+
+
+def test_a_schools_administrator_with_the_one_oneroster_1_1_role_is_refused_on_the_holds_page() -> None:
+    # OneRoster 1.1's `administrator` is a principal's role too: without the district's own org
+    # among theirs, they decide nothing, though their session was issued.
+    stores, run_a, _ = _two_districts()
+    with pytest.raises(NotAllowed, match="not_district_administrator"):
+        holds_view(stores, _session(A, "school-admin"))
+    assert holds_view(stores, _session(A, "admin")).admin.sourced_id == "admin"

@@ -105,7 +105,9 @@ def signed_in_admin(stores: Stores, session: AdminSession) -> SignedInAdmin:
     if district is None:
         raise NotAllowed("district_not_connected")
     user = stores.users.get(session.tenant_id, session.sourced_id)
-    refusals = admin_refusals(user)
+    orgs = [str(org) for org in user.org_sourced_ids or []] if user else []
+    org_types = stores.orgs.types(session.tenant_id, orgs)
+    refusals = admin_refusals(user, org_types)
     if refusals or user is None:
         raise NotAllowed(refusals[0] if refusals else "user_not_shared")
     name = " ".join(part for part in (user.given_name, user.family_name) if part).strip()
