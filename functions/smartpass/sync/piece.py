@@ -85,6 +85,7 @@ class Piece:
     unsaved_pending: dict[str, list[list[str]]] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
     slowest_page: float = 0.0
+    budget: float = 0.0  # the time this piece had when it began (seconds)
     pages_done: int = 0
     cpu: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # per phase
 
@@ -170,6 +171,13 @@ class Piece:
                     offset = page.following_offset
                     if self._last_page(page, offset, pull, before):
                         break
+                if pull.resumed and self.pages_done > 1 and self.time_left() < self.budget / 2:
+                    # Judging absence reads all we hold of the collection: in a piece of its
+                    # own, with a whole invocation's time, rather than what is left of this one
+                    # (a Lambda timeout is not an exception: nothing would be saved). The next
+                    # piece asks for the page after the last and judges (once: it has fetched
+                    # one page only, so it never defers again).
+                    return self._checkpoint_pull(name, pull, offset, page_size, restarts)
                 judging = time.thread_time()
                 self.findings += pull.finish_pull()
                 self.cpu["absence"] += time.thread_time() - judging
@@ -378,6 +386,7 @@ def run_piece(
         progress=ProgressParts(stores.progress, district.tenant_id, run.run_id, utcnow()),
         counts=counts,
         findings=[str(f) for f in run.findings or []],
+        budget=time_left(),
     )
     checkpoint = run.checkpoint or Checkpoint(phase="pull", collection=names[0] if names else None)
     if piece > 0:
