@@ -101,12 +101,27 @@ def district_spec(tenant_id: int, users: int, seed: int) -> DistrictSpec:
     )
 
 
+def drain_with_redelivery(stack: LocalStack, timeout_seconds: float) -> int:
+    """Deliver until the queues are empty, making a failed message visible again when nothing
+    else is left, as SQS does once its visibility timeout ends (the local stack keeps it hidden
+    until told). Returns the messages delivered again."""
+    redelivered = 0
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        stack.drain(timeout_seconds=deadline - time.monotonic())
+        released = sum(source.release_failed() for source in stack.sqs_sources)
+        if not released:
+            return redelivered
+        redelivered += released
+    return redelivered
+
+
 def onboard(stack: LocalStack, tenant_ids: list[str], timeout_seconds: float) -> None:
     """The poll discovers and connects every district; their initial syncs run to the end."""
     outcome = stack.fire("InvitationPollFunction.PollSchedule")
     if not outcome.ok:
         raise SystemExit(f"the poll failed: {outcome.error}")
-    stack.drain(timeout_seconds=timeout_seconds)
+    drain_with_redelivery(stack, timeout_seconds)
     waiting = [t for t in tenant_ids if District.get(t, consistent_read=True).first_synced_at is None]
     if waiting:
         raise SystemExit(f"{len(waiting)} districts were not synced after onboarding: {waiting[:5]}...")
@@ -228,7 +243,7 @@ def night(args: argparse.Namespace) -> dict[str, Any]:
             fanout = stack.fire("NightlySyncFanoutFunction.NightlySchedule")
             if not fanout.ok:
                 raise SystemExit(f"the nightly fan-out failed: {fanout.error}")
-            stack.drain(timeout_seconds=6 * 3600)
+            redelivered = drain_with_redelivery(stack, timeout_seconds=6 * 3600)
             makespan = time.perf_counter() - began
         traffic = sandbox.world.traffic.snapshot()
         runs = nightly_runs(tenant_ids, since)
@@ -268,6 +283,9 @@ def night(args: argparse.Namespace) -> dict[str, Any]:
         "not_run": args.districts - len(last),
         "duplicates_run_at_once": sum(1 for rs in runs.values() if overlapping(rs)),
         "runs_per_district_max": max((len(rs) for rs in runs.values()), default=0),
+        # Messages that failed and were delivered again (a local stack slowed by its own load
+        # times out a DynamoDB call now and then; SQS redelivers as it would in AWS).
+        "messages_delivered_again": redelivered,
         "dynamodb_writes": writes,
         "dynamodb_reads_items": dynamodb["items_read"],
         "changed_records": changes,
