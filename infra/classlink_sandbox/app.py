@@ -17,6 +17,9 @@ Admin routes (header `X-Sandbox-Admin: <admin_token>`, JSON bodies):
                                       claims only (A4), "classlink" (default) adds classLink_*
   GET|PUT|DELETE /admin/paging, /admin/tenants/{id}/paging, GET|PUT /admin/latency,
   GET|DELETE /admin/traffic           serving settings and measures (serving_admin.py)
+  PUT|DELETE /admin/tenants/{id}/marks/{name}, GET .../marks/{name}/changes
+                                      a digest per served record, and how many changed since
+                                      (marks.py)
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from classlink_sandbox import launchpad
 from classlink_sandbox.changes import apply_change
 from classlink_sandbox.faults import Fault, FaultBook
 from classlink_sandbox.generator import DistrictSpec, generate
+from classlink_sandbox.marks import MarkBook
 from classlink_sandbox.oauth1 import OAuth1Error, Verifier
 from classlink_sandbox.oidc import OAuthError, OidcProvider
 from classlink_sandbox.oneroster import OneRosterError, QueryEngine, related_ids
@@ -89,6 +93,7 @@ class SandboxApp:
     base_url: str = ""
     faults: FaultBook = field(default_factory=FaultBook)
     engine: QueryEngine = field(default_factory=QueryEngine)
+    marks: MarkBook = field(default_factory=MarkBook)
     oidc: OidcProvider | None = None
     verifier: Verifier | None = None
     sessions: dict[str, LaunchPadSession] = field(default_factory=dict)
@@ -507,7 +512,14 @@ class SandboxApp:
             return _json({"error": "admin token required"}, 403)
         body = request.get_json(silent=True) or {}
         # Each handler answers the routes it owns (their paths do not overlap), else None.
-        for handler in (self._admin_faults, self._admin_tenants, self._admin_oidc, self._admin_serving):
+        handlers = (
+            self._admin_faults,
+            self._admin_tenants,
+            self._admin_oidc,
+            self._admin_serving,
+            self._admin_marks,
+        )
+        for handler in handlers:
             response = handler(request.method, path, body)
             if response is not None:
                 return response
@@ -515,6 +527,10 @@ class SandboxApp:
 
     def _admin_serving(self, method: str, path: str, body: Any) -> Response | None:
         answer = serving_route(self.world, method, path, body)
+        return None if answer is None else _json(answer[1], answer[0])
+
+    def _admin_marks(self, method: str, path: str, body: Any) -> Response | None:
+        answer = self.marks.route(self.world, self.engine, method, path, body)
         return None if answer is None else _json(answer[1], answer[0])
 
     def _admin_faults(self, method: str, path: str, body: Any) -> Response | None:
@@ -541,7 +557,12 @@ class SandboxApp:
             return _json({"tenants": [tenant_summary(t, self.base_url) for t in tenants]})
         if path.startswith("/tenants/") and path.count("/") == 2 and method == "GET":
             return _json(tenant_summary(self._tenant_arg(path.split("/")[2]), self.base_url))
-        if path.startswith("/tenants/") and path.endswith("/changes") and method == "POST":
+        if (
+            path.startswith("/tenants/")
+            and path.endswith("/changes")
+            and path.count("/") == 3
+            and method == "POST"
+        ):
             tenant = self._tenant_arg(path.split("/")[2])
             try:
                 result = apply_change(tenant, body)

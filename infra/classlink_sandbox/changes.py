@@ -51,11 +51,12 @@ _Op = Callable[[Tenant, dict[str, Any]], dict[str, Any]]
 
 
 def _add_users(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "added": [
-            _add_user(tenant, change.get("role", "student")) for _ in range(int(change.get("count", 1)))
-        ]
-    }
+    role = change.get("role", "student")
+    count = int(change.get("count", 1))
+    # Found once for the whole op: looking it up per user made adding 1,250 users to a
+    # 500,000-user district scan its users 1,250 times.
+    template = _template(tenant, role) if count > 0 else {}
+    return {"added": [_add_user(tenant, role, template) for _ in range(count)]}
 
 
 def _edit_user(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
@@ -76,14 +77,16 @@ def _purge(tenant: Tenant, change: dict[str, Any]) -> dict[str, Any]:
     collection = change.get("collection", "users")
     for sourced_id in change["sourcedIds"]:
         tenant.data[collection].pop(sourced_id, None)
-        if collection == "users":
-            _purge_enrollments_of(tenant, sourced_id)
+    if collection == "users":
+        _purge_enrollments_of(tenant, set(change["sourcedIds"]))
     return {}
 
 
-def _purge_enrollments_of(tenant: Tenant, user_id: str) -> None:
+def _purge_enrollments_of(tenant: Tenant, user_ids: set[str]) -> None:
+    """One pass over the enrollments for all the users purged (a pass per user made purging
+    1,250 users of a 500,000-user district read 2.3 million enrollments 1,250 times)."""
     enrollments = tenant.data["enrollments"]
-    for key in [k for k, e in enrollments.items() if e["user"]["sourcedId"] == user_id]:
+    for key in [k for k, e in enrollments.items() if e["user"]["sourcedId"] in user_ids]:
         del enrollments[key]
 
 
@@ -244,15 +247,21 @@ _OPS: dict[str, _Op] = {
 }
 
 
-def _add_user(tenant: Tenant, role: str) -> str:
-    # A user of the same role is the template; a district with none of that role (teachers=0,
-    # aides=0, ...) lends any other non-guardian user, with a school if one has any.
+def _template(tenant: Tenant, role: str) -> Record:
+    """The user a new user of `role` is modelled on: the first of the same role; a district with
+    none of that role (teachers=0, aides=0, ...) lends any other non-guardian user, with a school
+    if one has any."""
+    same_role = next((u for u in tenant.users().values() if u["role"] == role), None)
+    if same_role is not None:
+        return same_role
     people = [u for u in tenant.users().values() if u["role"] != "guardian"]
-    template = next((u for u in tenant.users().values() if u["role"] == role), None) or next(
-        (u for u in people if u["orgs"]), people[0] if people else None
-    )
+    template = next((u for u in people if u["orgs"]), people[0] if people else None)
     if template is None:
         raise ValueError(f"add_users: the district has no user to model a new {role} on")
+    return template
+
+
+def _add_user(tenant: Tenant, role: str, template: Record) -> str:
     sourced_id = f"new-{tenant.tenant_id}-{next(_counter):06d}"
     record: Record = {
         **template,
