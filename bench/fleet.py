@@ -40,10 +40,11 @@ from typing import Any
 
 from bench.dynamodb_traffic import count_dynamodb, item_bytes
 from bench.fleet_model import Assumptions, DistrictWork, project
-from bench.sync import churn
+from classlink_sandbox.changes import apply_change
 from classlink_sandbox.generator import DistrictSpec
 from classlink_sandbox.latency import Latency
 from classlink_sandbox.server import SandboxServer
+from classlink_sandbox.world import Tenant
 from local_stack.__main__ import sandbox_endpoints
 from local_stack.stack import LocalStack
 from smartpass.data.districts import District
@@ -114,6 +115,21 @@ def drain_with_redelivery(stack: LocalStack, timeout_seconds: float) -> int:
             return redelivered
         redelivered += released
     return redelivered
+
+
+def churn(tenant: Tenant, fraction: float, users: int) -> None:
+    """`fraction` of the district's users change: half edited, a quarter added, a quarter purged
+    with their enrollments (as bench.sync churns its district)."""
+    n = round(fraction * users)
+    students = sorted(sid for sid, u in tenant.users().items() if u["role"] == "student")
+    edits, adds = n // 2, n // 4
+    purges = n - edits - adds
+    for sid in students[:edits]:
+        apply_change(tenant, {"op": "edit_user", "sourcedId": sid, "fields": {"familyName": "Changed"}})
+    if adds:
+        apply_change(tenant, {"op": "add_users", "count": adds, "role": "student"})
+    if purges:
+        apply_change(tenant, {"op": "purge", "sourcedIds": students[edits : edits + purges]})
 
 
 def onboard(stack: LocalStack, tenant_ids: list[str], timeout_seconds: float) -> None:
