@@ -60,6 +60,17 @@ def test_next_years_terms_loaded_early_do_not_end_the_year_in_session() -> None:
     assert terms_over({**terms, "FY28": leaving}, taught=["FY28"], today=TODAY) == {"S1-27"}
 
 
+def test_a_school_year_per_school_in_session_at_once_is_not_over() -> None:
+    # Review finding: the high school's year starts a week before the middle school's; both run
+    # to June. Neither is an earlier year, so a mid-year drop of one school's classes still holds.
+    high = _term("HS", "2027-08-16", "2028-06-14", year=True)
+    middle = _term("MS", "2027-08-23", "2028-06-14", year=True)
+    high_semester = _term("HS-S1", "2027-08-16", "2028-01-15", parent="HS")
+    terms = _terms(OLD_YEAR, OLD_SEMESTER, high, middle, high_semester)
+    over = terms_over(terms, taught=["MS", "HS-S1"], today=date(2027, 10, 1))
+    assert over == {"FY27", "S1-27"}
+
+
 def test_without_a_school_year_only_ended_terms_are_over() -> None:
     terms = _terms(_term("T1", "2026-09-01", "2027-08-30"), _term("T2", "2027-09-01", "2028-06-30"))
     assert terms_over(terms, taught=["T2"], today=TODAY) == set()

@@ -127,9 +127,17 @@ def terms_over(terms: Mapping[str, Term], taught: Iterable[str], today: date) ->
     in_session = max(candidates, key=lambda y: (y.start or date.min, y.sourced_id), default=None)
     earlier: set[str] = set()
     if in_session is not None and in_session.start is not None:
-        began = in_session.start
+        began, ends = in_session.start, in_session.end
+        # A year is earlier if it began before the one in session and ends before it does: a
+        # district with a school year per school (the high school's starts a week before the
+        # middle school's, both end in June) has several years in session at once.
         earlier = {
-            sid for sid, t in terms.items() if t.school_year and t.start is not None and t.start < began
+            sid
+            for sid, t in terms.items()
+            if t.school_year
+            and t.start is not None
+            and t.start < began
+            and (ends is None or (t.end is not None and t.end < ends))
         }
     return {
         sid
