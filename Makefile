@@ -14,10 +14,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(STAMP): requirements.txt requirements-ops.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "Python 3.13 is required (pyenv: see .python-version)")'
 	@echo "creating $(VENV) from requirements.txt, requirements-ops.txt and requirements-dev.txt" >&2
+	@echo "  installing the project and its dependencies with pip (quietly: about a minute the first time)" >&2
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --upgrade pip >&2
 	@$(BIN)/pip install -q -e '.[dev]' >&2
 	@touch $(STAMP)
+	@echo "  $(VENV) is ready" >&2
 
 # stdout of `make run` is only the local stack's JSON lines (recipes are not echoed).
 run: $(STAMP)  ## the local stack: moto server + ClassLink sandbox + handlers; Ctrl-C to stop
@@ -41,7 +43,9 @@ template-lint: $(STAMP)  ## cfn-lint understands the SAM transform
 
 browser-deps:  ## Debian's Chromium for the browser tests (root installs it if missing)
 	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium for the browser tests (apt-get, quietly: a minute or two)" >&2; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: run 'sudo apt-get install chromium'"; exit 1; fi; fi
 
 # The suite runs on every core (pytest-xdist; each worker starts its own local stack), in random

@@ -13,12 +13,14 @@ import json
 import logging
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from classlink_sandbox.generator import DistrictSpec
 from classlink_sandbox.server import SandboxServer
 from classlink_sandbox.world import OAuthClient
+from local_stack import ready_file
 from local_stack.once import run_once
 from local_stack.stack import ClassLinkEndpoints, LocalStack
 from local_stack.story import Story
@@ -75,6 +77,8 @@ CONFIG_KEYS = (
 )
 POLL_SCHEDULE = "InvitationPollFunction.PollSchedule"
 NIGHTLY_SCHEDULE = "NightlySyncFanoutFunction.NightlySchedule"
+# The story's line for each schedule's tick (what its function answered, when it fires next).
+TICK_EVENTS = {POLL_SCHEDULE: "classlink_polled", NIGHTLY_SCHEDULE: "nightly_fan_out"}
 
 
 def load_classlink_config(path: str) -> ClassLinkEndpoints:
@@ -103,7 +107,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="SmartPass's ClassLink integration on this machine: moto server as AWS, the ClassLink "
         "sandbox (or --classlink-config), and the real handlers. stdout is JSON lines: first "
         "local_stack_ready, then one line per step (district discovered, connected, sync started and "
-        "finished, findings, report sent); with --once the last is local_stack_summary. Logs go to stderr.",
+        "finished, findings, report sent), one per poll and nightly fan-out, and local_stack_stopped "
+        "at the end; with --once the last is local_stack_summary. Logs go to stderr.",
     )
     parser.add_argument(
         "--once", action="store_true", help="run the scripted pass, print a summary line, exit"
@@ -118,13 +123,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--poll-seconds",
         type=float,
         default=60.0,
-        help="seconds between Partner API polls (the first runs at start; production: 60)",
+        help="seconds between Partner API polls; the first runs at start (default: %(default)g, "
+        "as in production)",
     )
     parser.add_argument(
         "--nightly-seconds",
         type=float,
         default=3600.0,
-        help="seconds between nightly sync fan-outs (production: once a night)",
+        help="seconds between nightly sync fan-outs (default: %(default)g; production: once a night)",
     )
     parser.add_argument(
         "--http-port",
@@ -138,10 +144,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=".local-stack.json",
         metavar="FILE",
         help="where to write the ready line plus the functions' environment, for smartpass-ops "
-        "(default: .local-stack.json; removed at exit)",
+        "(default: %(default)s; removed at exit; another stack running in this folder keeps its "
+        "file and this one writes its own beside it)",
     )
-    parser.add_argument("--students", type=int, default=300, help="students in the sandbox district")
-    parser.add_argument("--teachers", type=int, default=20, help="teachers in the sandbox district")
+    parser.add_argument(
+        "--students", type=int, default=300, help="students in the sandbox district (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--teachers", type=int, default=20, help="teachers in the sandbox district (default: %(default)s)"
+    )
     return parser.parse_args(argv)
 
 
@@ -149,14 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     # stdout carries only this program's JSON lines; the functions' logs and metrics (what
-    # CloudWatch would hold) go to stderr.
+    # CloudWatch would hold) go to stderr, with a few lines for the person watching.
     out = sys.stdout
     sys.stdout = sys.stderr
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # request lines of moto and the servers
 
+    ready_path, note = ready_file.claim(args.ready_file)
+    if note:
+        say(note)
+    say("starting: moto server, the ClassLink sandbox and every resource of template.yaml (a few seconds)")
     sandbox: SandboxServer | None = None
-    ready_file: Path | None = None
+    written: Path | None = None
     if args.classlink_config:
         stack = LocalStack(load_classlink_config(args.classlink_config), http_port=args.http_port).start()
         classlink: dict[str, Any] = {"source": args.classlink_config, **_public(stack.classlink)}
@@ -167,12 +182,19 @@ def main(argv: list[str] | None = None) -> int:
             **_public(stack.classlink),
             "launchpad": f"{sandbox.base_url}/launchpad/",
         }
+    stopped_by = "Ctrl-C"
     try:
-        ready: dict[str, Any] = {"event": "local_stack_ready", **stack.describe(), "classlink": classlink}
+        ready: dict[str, Any] = {
+            "event": "local_stack_ready",
+            **stack.describe(),
+            "classlink": classlink,
+            "ready_file": str(ready_path),
+        }
         if sandbox is not None:
             ready["classlink_sandbox"] = sandbox.describe()
+        # The file first: once the ready line is out, smartpass-ops finds the stack.
+        written = ready_file.write(ready_path, ready, stack.environment)
         emit(out, ready)
-        ready_file = write_ready_file(args.ready_file, ready, stack)
         story = Story(
             dynamo_stores(),
             stack.client("sqs"),
@@ -184,32 +206,44 @@ def main(argv: list[str] | None = None) -> int:
             summary = run_once(stack, story)
             emit(out, summary)
             return 0 if summary["ok"] else 1
-        # `kill` (SIGTERM) stops as cleanly as Ctrl-C does.
-        signal.signal(signal.SIGTERM, lambda *_: stack.request_stop())
+        say(f"ready; smartpass-ops in this folder reads {ready_path}. Ctrl-C stops it.")
+
+        def on_sigterm(*_: object) -> None:
+            # `kill` (SIGTERM) stops as Ctrl-C does: at once while idle, else after this round.
+            nonlocal stopped_by
+            stopped_by = "SIGTERM"
+            stack.request_stop()
+            if stack.waiting:
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        intervals = {POLL_SCHEDULE: args.poll_seconds, NIGHTLY_SCHEDULE: args.nightly_seconds}
         stack.run_forever(
-            {POLL_SCHEDULE: args.poll_seconds, NIGHTLY_SCHEDULE: args.nightly_seconds},
+            intervals,
             fire_at_start=[POLL_SCHEDULE],
             on_progress=story.poll,
+            on_fire=lambda name, outcome: story.tick(TICK_EVENTS[name], outcome, intervals[name]),
         )
-        return 0
     except KeyboardInterrupt:
-        return 0
+        pass
     finally:
-        if ready_file is not None:
-            ready_file.unlink(missing_ok=True)
+        if written is not None:
+            ready_file.release(written)
         stack.stop()
         if sandbox is not None:
             sandbox.stop()
+    emit(out, {"event": "local_stack_stopped", "at": datetime.now(UTC).isoformat(), "by": stopped_by})
+    return 0
+
+
+def say(line: str) -> None:
+    """A line for the person watching (stderr: stdout is JSON lines only)."""
+    print(f"local stack: {line}", file=sys.stderr, flush=True)
 
 
 def write_ready_file(path: str, ready: dict[str, Any], stack: LocalStack) -> Path:
-    """The ready line and the functions' environment (names of tables, queues and secrets, no
-    secret values), so smartpass-ops binds exactly what the handlers use."""
-    target = Path(path)
-    target.touch(mode=0o600)  # it names the sandbox's test credentials too: this user only
-    target.chmod(0o600)
-    target.write_text(json.dumps({**ready, "environment": stack.environment}, indent=2))
-    return target
+    """The ready file of `stack` at `path` (ready_file.py), as smartpass-ops reads it."""
+    return ready_file.write(Path(path), ready, stack.environment)
 
 
 def _public(classlink: ClassLinkEndpoints) -> dict[str, str]:

@@ -21,7 +21,7 @@ from local_stack import moto_partition_query, moto_speedups
 from local_stack.app_page import AppServer
 from local_stack.cors import CorsRules
 from local_stack.delivery import AsyncInvoker, ScheduleSource, SnsSource, SqsSource
-from local_stack.functions import LocalFunction, load_functions, sqs_maximum_concurrency
+from local_stack.functions import Invocation, LocalFunction, load_functions, sqs_maximum_concurrency
 from local_stack.gateway import HttpGateway, Route
 from local_stack.lambda_events import ACCOUNT_ID
 from local_stack.provision import Provisioner
@@ -29,6 +29,9 @@ from local_stack.sigv4 import IamAuthorizer
 from local_stack.template import Resolver, function_environment, load_template
 
 REGION = "us-east-1"
+# How long an idle stack waits before it looks at everything again (run_forever).
+IDLE_SECONDS = 20.0
+MAX_LONG_POLL_SECONDS = 20  # SQS's longest WaitTimeSeconds
 REPORT_SENDER = "reports@smartpass.local"
 # moto accepts any credentials; these exist so botocore never looks for real ones.
 LOCAL_AWS_ENV = {
@@ -83,6 +86,8 @@ class LocalStack:
     gateway: HttpGateway | None = None
     app: AppServer | None = None  # the stand-in SmartPass app, on an origin of its own
     invoker: AsyncInvoker | None = None
+    # True while run_forever waits with nothing in hand (a stop may interrupt it at once).
+    waiting: bool = False
     _moto: ThreadedMotoServer | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -279,21 +284,43 @@ class LocalStack:
         intervals: Mapping[str, float],
         fire_at_start: Iterable[str] = (),
         on_progress: Callable[[], object] = lambda: None,
+        on_fire: Callable[[str, Invocation], object] = lambda name, outcome: None,
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         """Fire each schedule every `intervals[name]` seconds (those in `fire_at_start` once at
-        start too), keep delivering queued messages, and call `on_progress` after each round."""
+        start too, and `on_fire` after each), keep delivering queued messages, and call
+        `on_progress` after each round.
+
+        With nothing to deliver it waits on the SQS queue's long poll (WaitTimeSeconds, which
+        moto answers the moment a message arrives) until the next schedule is due, at most
+        `idle_seconds`: an idle stack makes a handful of requests per wait instead of several
+        every second (what `make run` cost at rest). What reaches the stack otherwise (an SNS
+        message, an operator's pause from smartpass-ops) is seen at the end of the wait."""
         now = time.monotonic()
         starters = set(fire_at_start)
         due = {name: now if name in starters else now + seconds for name, seconds in intervals.items()}
         while not self._stop.is_set():
             for name, at in due.items():
                 if time.monotonic() >= at:
-                    self.schedules[name].fire()
+                    on_fire(name, self.schedules[name].fire())
                     due[name] = time.monotonic() + intervals[name]
             delivered = self.drain(timeout_seconds=5.0)
             on_progress()
-            if delivered == 0:
-                self._stop.wait(0.5)
+            if delivered == 0 and not self._stop.is_set():
+                next_due = min(due.values(), default=time.monotonic() + idle_seconds)
+                self._wait_for_work(min(next_due - time.monotonic(), idle_seconds))
+
+    def _wait_for_work(self, seconds: float) -> None:
+        """Wait up to `seconds` for a message on the SQS source's queue (delivering it), or stop."""
+        self.waiting = True
+        try:
+            whole = min(int(seconds), MAX_LONG_POLL_SECONDS)
+            if len(self.sqs_sources) == 1 and whole >= 1:
+                self.sqs_sources[0].poll(wait_seconds=whole)
+            else:
+                self._stop.wait(max(seconds, 0.0))
+        finally:
+            self.waiting = False
 
     def describe(self) -> dict[str, Any]:
         assert self.gateway is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from smartpass.data.base import plain_map
@@ -52,6 +53,18 @@ class Story:
     def tell(self, line: dict[str, Any]) -> None:
         self.lines.append(line)
         self._emit(line)
+
+    def tick(self, event: str, outcome: Any, next_in_seconds: float) -> None:
+        """A schedule fired: what its function answered, in short (what changed, or "none"),
+        and when it fires next. `outcome` is the invocation (ok, result, error)."""
+        line: dict[str, Any] = {"event": event, "at": datetime.now(UTC).isoformat(), "ok": outcome.ok}
+        if outcome.ok:
+            said = outcome.result if isinstance(outcome.result, dict) else {}
+            changes = {k: v for k, v in said.items() if v and k not in ("trigger", "queued_runs")}
+            line["changes"] = changes or "none"
+        else:
+            line["why"] = (outcome.error or "failed").split("\n", 1)[0][:300]
+        self.tell({**line, "next_in_seconds": next_in_seconds})
 
     def poll(self) -> int:
         before = len(self.lines)

@@ -14,9 +14,11 @@ from __future__ import annotations
 import functools
 import json
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 
@@ -69,6 +71,13 @@ def from_ready_file(path: str | Path) -> Target:
         region = ready["region"]
     except (ValueError, KeyError, TypeError) as exc:
         raise TargetError(f"{ready_path} is not a local stack ready file ({exc})") from None
+    gone = _not_running(ready.get("pid"), endpoint)
+    if gone:
+        raise TargetError(
+            f"the local stack in this folder is no longer running: {ready_path} names {gone} "
+            "(a stack that crashed or was killed leaves its file behind). Start it again with "
+            f"`make run` (it replaces the file), or delete {ready_path}."
+        )
     # moto accepts any credentials; the SDK's own calls (PynamoDB, the domain's clients) read
     # the endpoint from AWS_ENDPOINT_URL, as the local stack's handlers do.
     os.environ.update(
@@ -90,6 +99,24 @@ def from_ready_file(path: str | Path) -> Target:
         aws_endpoint_url=endpoint,
         extra=ready,
     )
+
+
+def _not_running(pid: object, endpoint: str) -> str | None:
+    """Why the stack of a ready file cannot be there (its process has ended, or nothing answers
+    at its AWS endpoint), or None when it can."""
+    if isinstance(pid, int):
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return f"process {pid}, which has ended"
+        except PermissionError:
+            pass  # it exists, as another user's
+    address = urlsplit(endpoint)
+    try:
+        socket.create_connection((address.hostname or "127.0.0.1", address.port or 80), timeout=2).close()
+    except OSError:
+        return f"its AWS endpoint {endpoint}, where nothing answers"
+    return None
 
 
 def from_stack(stack_name: str, profile: str | None = None, region: str | None = None) -> Target:
