@@ -56,6 +56,8 @@ def test_local_stack_once_creates_everything_delivers_each_event_kind_and_exits_
     assert kinds == {"schedule", "sns", "sqs", "http"}
     # Function logs go to stderr (CloudWatch's place); they never carry the partner key.
     assert ready["classlink_sandbox"]["partner_api_key"] not in done.stderr
+    # Routes that count nothing (/health, the login code's exchange) publish no empty metrics.
+    assert "No application metrics to publish" not in done.stderr
     # The report names the district's status link, but stdout shows no token.
     report = next(line for line in story if line["event"] == "report_sent")
     assert "/district/status?token=<token>" in report["message"]
