@@ -213,7 +213,6 @@ def _letters_table(queue: Queue, letters: list[DeadLetter], short: Mapping[str, 
     if problems:
         table.add_column("Problem")
     for letter in letters:
-        cells: list[str | WhenCell]
         fields = [
             short.get(letter.fields.get(key, ""), "-") if key == "run_id" else letter.fields.get(key, "-")
             for key, _ in columns
@@ -222,7 +221,7 @@ def _letters_table(queue: Queue, letters: list[DeadLetter], short: Mapping[str, 
             sent = f"sent {when(letter.sent_at)}\nreceived {letter.receive_count} time(s)"
             pairs = zip(columns, fields, strict=True)
             described = "\n".join(f"{heading}: {value}" for (_, heading), value in pairs)
-            cells = [f"{letter.message_id}\n{sent}", described]
+            cells: list[str | WhenCell] = [f"{letter.message_id}\n{sent}", described]
         else:
             cells = [letter.message_id, WhenCell(letter.sent_at), str(letter.receive_count), *fields]
         table.add_row(

@@ -131,7 +131,11 @@ class WhenCell:
 
     def __init__(self, value: datetime | None) -> None:
         self.text = when(value)
-        self.lines = [self.text] if value is None else [_when_parts(value)[0], f"({_when_parts(value)[1]})"]
+        if value is None:
+            self.lines = [self.text]
+        else:
+            moment, ago = _when_parts(value)
+            self.lines = [moment, f"({ago})"]
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         shortest = max(Measurement.get(console, options, line).minimum for line in self.lines)
