@@ -331,7 +331,7 @@ def test_a_big_approval_stops_in_time_and_the_same_decider_continues_it() -> Non
 def test_a_schools_administrator_with_the_one_oneroster_1_1_role_is_refused_on_the_holds_page() -> None:
     # OneRoster 1.1's `administrator` is a principal's role too: without the district's own org
     # among theirs, they decide nothing, though their session was issued.
-    stores, run_a, _ = _two_districts()
+    stores, _, _ = _two_districts()
     with pytest.raises(NotAllowed, match="not_district_administrator"):
         holds_view(stores, _session(A, "school-admin"))
     assert holds_view(stores, _session(A, "admin")).admin.sourced_id == "admin"

@@ -28,7 +28,7 @@ class Report:
 def _duration(seconds: float) -> str:
     seconds = max(0, round(seconds))
     if seconds < 90:
-        return f"{seconds} seconds"
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
     minutes, rest = divmod(seconds, 60)
     return f"{minutes} min {rest:02d} s"
 
